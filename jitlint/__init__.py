@@ -1,0 +1,3 @@
+"""jitlint: a static linter for JAX programs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,117 @@
+"""The command line: arguments, configuration and exit codes. It only wires the stages together."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from jitlint import __version__
+from jitlint.config import Config, ConfigError, check_codes, find_pyproject, load_config
+from jitlint.discovery import discover, display_path
+from jitlint.engine import check_file
+from jitlint.findings import Finding
+from jitlint.reporters import REPORTERS, statistics, summary
+from jitlint.rules import ALL_RULES, TOOL_CODES
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jitlint",
+        description="Find JAX JIT purity pitfalls (prints, stale globals, traced control flow, "
+        "reused PRNG keys) before the code runs.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    parser.add_argument("--select", metavar="CODES", help="only these codes or prefixes (JIT00,JIT003)")
+    parser.add_argument("--ignore", metavar="CODES", help="skip these codes or prefixes")
+    parser.add_argument("--exclude", metavar="GLOBS", help="globs to skip, replacing the defaults")
+    parser.add_argument("--extend-exclude", metavar="GLOBS", help="globs to skip, added to the defaults")
+    parser.add_argument("--format", choices=sorted(REPORTERS), default="text", help="output format")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    parser.add_argument("--statistics", action="store_true", help="count findings per code")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    parser.add_argument("--config", metavar="FILE", help="read [tool.jitlint] from this TOML file")
+    parser.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
+    parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
+    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run jitlint; returns the exit code (0 clean, 1 findings, 2 errors)."""
+    args = build_parser().parse_args(argv)
+    if args.list_rules:
+        return _list_rules()
+    if args.explain:
+        return _explain(args.explain)
+    try:
+        config = _configure(args)
+    except ConfigError as error:
+        return _error(str(error))
+    files = discover(args.paths or ["."], config)
+    for missing in files.missing:
+        _error(f"path not found: {missing}")
+    cwd = Path.cwd()
+    findings: list[Finding] = []
+    for path in files.files:
+        findings.extend(check_file(path, config, display_path(path, cwd)))
+    findings.sort()
+    sys.stdout.write(REPORTERS[args.format](findings))
+    if args.statistics:
+        sys.stdout.write(statistics(findings))
+    if not args.quiet:
+        print(summary(findings, len(files.files)), file=sys.stderr)
+    if files.missing or any(finding.is_internal_error for finding in findings):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def _configure(args: argparse.Namespace) -> Config:
+    config = Config()
+    if args.config:
+        config = load_config(Path(args.config))
+    elif not args.isolated:
+        found = find_pyproject(Path.cwd())
+        if found is not None:
+            config = load_config(found)
+    overrides: dict[str, Any] = {}
+    for option in ("select", "ignore", "exclude", "extend_exclude"):
+        value = getattr(args, option)
+        if value is not None:
+            overrides[option] = tuple(item.strip() for item in value.split(",") if item.strip())
+    for option in ("select", "ignore"):
+        if option in overrides:
+            check_codes(overrides[option], f"--{option}")
+    return replace(config, **overrides)
+
+
+def _list_rules() -> int:
+    for rule in ALL_RULES:
+        print(f"{rule.code}  {rule.name:<28} {rule.summary}")
+    for code, (name, description) in TOOL_CODES.items():
+        print(f"{code}  {name:<28} {description}")
+    return EXIT_CLEAN
+
+
+def _explain(code: str) -> int:
+    for rule in ALL_RULES:
+        if rule.code == code.upper():
+            print(f"{rule.code} ({rule.name})\n\n{rule.docs}")
+            return EXIT_CLEAN
+    return _error(f"unknown rule code '{code}' (see --list-rules)")
+
+
+def _error(message: str) -> int:
+    print(f"jitlint: error: {message}", file=sys.stderr)
+    return EXIT_ERROR

@@ -1,0 +1,155 @@
+"""`[tool.jitlint]` in pyproject.toml → a frozen Config; every key and code is validated."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.suppression import matches
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
+    "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    "site-packages", "*.egg-info", ".jitlint_cache",
+)
+
+KNOWN_CODES = frozenset({rule.code for rule in ALL_RULES} | set(TOOL_CODES))
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line and exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides what is checked and reported. Immutable; CLI flags override."""
+
+    select: tuple[str, ...] = ()  # empty: every rule
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    extend_jit_decorators: tuple[str, ...] = ()
+    root: Path = field(default_factory=Path.cwd)  # per-file-ignores globs are relative to it
+
+    @classmethod
+    def default(cls) -> Config:
+        return cls()
+
+    def is_enabled(self, code: str, path: Path | None = None) -> bool:
+        """Whether findings with `code` are reported (for `path`, if per-file ignores apply)."""
+        if matches(code, self.ignore):
+            return False
+        if self.select and code not in TOOL_CODES and not matches(code, self.select):
+            return False
+        return path is None or not matches(code, self.ignored_for(path))
+
+    def ignored_for(self, path: Path) -> tuple[str, ...]:
+        """Codes that per-file-ignores turn off for this path."""
+        try:
+            relative = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        codes: list[str] = []
+        for pattern, ignored in self.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern):
+                codes.extend(ignored)
+        return tuple(codes)
+
+    def is_excluded(self, path: Path) -> bool:
+        """Whether a path (relative to a searched directory) is excluded by a name or its path."""
+        patterns = (*self.exclude, *self.extend_exclude)
+        posix = path.as_posix()
+        return any(
+            fnmatch.fnmatch(part, pattern) or fnmatch.fnmatch(posix, pattern)
+            for pattern in patterns
+            for part in path.parts
+        )
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.jitlint] table, searched upward from `start`."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and "[tool.jitlint" in _read_text(candidate):
+            return candidate
+    return None
+
+
+def load_config(path: Path, base: Config | None = None) -> Config:
+    """Read `[tool.jitlint]` from a TOML file; a file without the table gives the defaults."""
+    try:
+        data = tomllib.loads(_read_text(path))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = data.get("tool", {}).get("jitlint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.jitlint] must be a table")
+    return parse_table(table, path, base or Config(root=path.parent))
+
+
+_LIST_KEYS = {
+    "select": "select",
+    "ignore": "ignore",
+    "exclude": "exclude",
+    "extend-exclude": "extend_exclude",
+    "extend-jit-decorators": "extend_jit_decorators",
+}
+_CODE_KEYS = ("select", "ignore")
+
+
+def parse_table(table: Mapping[str, Any], path: Path, base: Config) -> Config:
+    """Validate every key of a [tool.jitlint] table and apply it on top of `base`."""
+    changes: dict[str, Any] = {"root": path.parent}
+    for key, value in table.items():
+        if key == "per-file-ignores":
+            changes["per_file_ignores"] = _per_file_ignores(value, path)
+        elif key in _LIST_KEYS:
+            items = _string_list(value, key, path)
+            if key in _CODE_KEYS:
+                check_codes(items, f"{path}: '{key}'")
+            changes[_LIST_KEYS[key]] = items
+        else:
+            raise ConfigError(f"{path}: unknown key '{key}' in [tool.jitlint]")
+    return replace(base, **changes)
+
+
+def check_codes(codes: tuple[str, ...], where: str) -> None:
+    """Every code must be a known code or a prefix of one (`JIT00`)."""
+    for code in codes:
+        if not any(known.startswith(code) for known in KNOWN_CODES) or not code:
+            raise ConfigError(f"{where}: unknown rule code '{code}'")
+
+
+def _string_list(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _per_file_ignores(value: Any, path: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: 'per-file-ignores' must be a table of glob = [codes]")
+    result = []
+    for pattern, codes in value.items():
+        items = _string_list(codes, f"per-file-ignores.{pattern}", path)
+        check_codes(items, f"{path}: 'per-file-ignores'")
+        result.append((pattern, items))
+    return tuple(result)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None

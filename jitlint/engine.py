@@ -1,0 +1,173 @@
+"""The pipeline for one file, visible in one function (see check_source).
+
+read + decode → parse once → scopes and names (one walk) → traced functions → rules → raw hits
+→ positions (only for files with hits) → suppression and selection → Findings.
+Per-file analysis is a pure function of (path, text, config).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from jitlint.config import Config
+from jitlint.entrypoints import entry_points
+from jitlint.findings import Finding
+from jitlint.imports import NameResolver, package_of
+from jitlint.rules import ALL_RULES
+from jitlint.rules.base import Hit, ModuleAnalysis, Rule
+from jitlint.scopes import build_scopes
+from jitlint.source import Source, SourceError, parse_once, read_source
+from jitlint.suppression import SKIP_FILE, is_suppressed
+from jitlint.traced import TracedFunction, find_traced_functions
+
+# Text that every file with something to trace mentions. A file without any is not parsed.
+_JAX_MARKERS = ("jax", "equinox", "flax")
+
+
+@dataclass(frozen=True)
+class _RawHit:
+    rule: Rule
+    hit: Hit
+    fn: TracedFunction
+
+
+def check_file(path: Path, config: Config, display: str | None = None) -> list[Finding]:
+    """Lint one file. Bad input and rule bugs become findings, never exceptions."""
+    shown = display or str(path)
+    try:
+        source = read_source(path)
+    except SourceError as error:
+        return _source_error_findings(shown, error, path, config)
+    return check_source(path, source, config, shown)
+
+
+def check_text(path: Path, text: str, config: Config) -> list[Finding]:
+    """Lint source text as if it were the file at `path` (used by tests and the flake8 route)."""
+    return check_source(path, Source(text), config, str(path))
+
+
+def check_source(path: Path, source: Source, config: Config, shown: str) -> list[Finding]:
+    if SKIP_FILE.search(source.text) or not _may_trace(source.text, config):
+        return []
+    try:
+        module = parse_once(source)
+    except SourceError as error:
+        return _source_error_findings(shown, error, path, config)
+    scopes = build_scopes(module)
+    resolver = NameResolver(package_of(path))
+    entries = entry_points(config.extend_jit_decorators)
+    traced = find_traced_functions(scopes, resolver, entries)
+    analysis = ModuleAnalysis(resolver)
+    raw: list[_RawHit] = []
+    errors: list[Finding] = []
+    for rule in ALL_RULES:
+        if not config.is_enabled(rule.code, path):
+            continue
+        try:
+            raw.extend(_run_rule(rule, traced, analysis))
+        except Exception as error:  # a rule bug must not stop the other rules or files
+            errors.append(_internal_error(shown, rule, error))
+    findings = _locate(raw, module, shown)
+    lines = source.lines
+    kept = [finding for finding in findings if not is_suppressed(finding, lines)]
+    return sorted(kept + errors)
+
+
+def _may_trace(text: str, config: Config) -> bool:
+    markers = (*_JAX_MARKERS, *(name.split(".", 1)[0] for name in config.extend_jit_decorators))
+    return any(marker in text for marker in markers)
+
+
+def _run_rule(rule: Rule, traced: list[TracedFunction], analysis: ModuleAnalysis) -> Iterator[_RawHit]:
+    for fn in traced:
+        for hit in rule.check(fn, analysis):
+            yield _RawHit(rule, hit, fn)
+
+
+def _locate(raw: list[_RawHit], module: cst.Module, shown: str) -> list[Finding]:
+    """Positions are computed only for files with hits: the provider costs about a parse."""
+    if not raw:
+        return []
+    positions = _positions(module)
+    line_of: Callable[[cst.CSTNode], int] = lambda node: _range(positions, node).start.line
+    findings = []
+    for item in raw:
+        where = _range(positions, item.hit.node)
+        findings.append(
+            Finding(
+                path=shown,
+                line=where.start.line,
+                col=where.start.column + 1,
+                code=item.rule.code,
+                message=item.rule.format(item.hit, item.fn),
+                end_line=where.end.line,
+                end_col=where.end.column + 1,
+                function=item.fn.name,
+                traced_via=item.fn.primary.describe(line_of),
+            )
+        )
+    return findings
+
+
+def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Node → source range. libcst's code generator recurses once per nesting level, so very
+    deeply nested code is retried on a thread with a large stack and a raised recursion limit."""
+    try:
+        return _resolve_positions(module)
+    except RecursionError:
+        return _on_large_stack(lambda: _resolve_positions(module))
+
+
+def _resolve_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+_LARGE_STACK_BYTES = 512 * 1024 * 1024
+_LARGE_RECURSION_LIMIT = 200_000
+
+
+def _on_large_stack(work: Callable[[], Mapping[cst.CSTNode, CodeRange]]) -> Mapping[cst.CSTNode, CodeRange]:
+    result: list[Mapping[cst.CSTNode, CodeRange]] = [{}]
+
+    def run() -> None:
+        try:
+            result[0] = work()
+        except RecursionError:
+            pass  # beyond even this: findings fall back to line 1
+
+    previous_stack = threading.stack_size(_LARGE_STACK_BYTES)
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_LARGE_RECURSION_LIMIT)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous_stack)
+        sys.setrecursionlimit(previous_limit)
+    return result[0]
+
+
+_UNKNOWN_RANGE = CodeRange((1, 0), (1, 0))
+
+
+def _range(positions: Mapping[cst.CSTNode, CodeRange], node: cst.CSTNode) -> CodeRange:
+    return positions.get(node, _UNKNOWN_RANGE)
+
+
+def _source_error_findings(shown: str, error: SourceError, path: Path, config: Config) -> list[Finding]:
+    if not config.is_enabled(error.code, path):
+        return []
+    return [Finding(shown, error.line, error.col, error.code, error.reason)]
+
+
+def _internal_error(shown: str, rule: Rule, error: Exception) -> Finding:
+    detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return Finding(shown, 1, 1, "JIT902", f"internal error in {rule.code} ({rule.name}): {detail}")

@@ -1,0 +1,22 @@
+"""The rule registry: an explicit tuple, in code order.
+
+Codes: JIT0xx are the core purity pitfalls (JIT001 stale captured values, JIT002 external writes,
+JIT003 host output, JIT004 external iterators, JIT005 Python control flow on traced values,
+JIT006 concretization, JIT007 reused PRNG keys). JIT9xx are reserved for the tool itself:
+JIT900 unparseable file, JIT901 unreadable file, JIT902 internal rule error.
+"""
+
+from jitlint.rules.base import Rule
+from jitlint.rules.printing import PRINT_IN_TRACED_FUNCTION
+
+ALL_RULES: tuple[Rule, ...] = (PRINT_IN_TRACED_FUNCTION,)
+
+# Codes the tool itself reports; they are not rules and cannot be selected away by --select.
+# Code → (name, summary).
+TOOL_CODES: dict[str, tuple[str, str]] = {
+    "JIT900": ("syntax-error", "the file could not be parsed"),
+    "JIT901": ("unreadable-file", "the file could not be read or decoded"),
+    "JIT902": ("internal-error", "a rule failed on this file (a jitlint bug; please report it)"),
+}
+
+__all__ = ["ALL_RULES", "TOOL_CODES", "Rule"]

@@ -1,0 +1,207 @@
+"""One walk of a module: its scopes, the calls each scope makes, and the names each scope binds.
+
+Everything later stages need about a module that is not inside a traced body comes from here, so
+the whole file is walked once and only traced bodies are looked at again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from collections.abc import Iterator
+
+from jitlint.walk import ScopeNode, all_params, children, dotted_name, outer_parts
+
+
+class ScopeKind(enum.Enum):
+    MODULE = "module"
+    CLASS = "class"
+    FUNCTION = "function"
+    LAMBDA = "lambda"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One way a scope binds a name: an import (with its dotted origin) or anything else."""
+
+    origin: str | None  # "jax.numpy" for `import jax.numpy as jnp`; None for other bindings
+    value: cst.BaseExpression | None = None  # the right-hand side of `name = value`
+    in_fallback: bool = False  # inside an `except` handler: the import fallback idiom
+
+
+@dataclass(eq=False)
+class Scope:
+    """A module, class, function or lambda, with what its own body (not nested bodies) holds."""
+
+    node: ScopeNode
+    kind: ScopeKind
+    name: str
+    parent: Scope | None
+    calls: list[cst.Call] = field(default_factory=list)
+    children: list[Scope] = field(default_factory=list)
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+
+    @property
+    def qualname(self) -> str:
+        """`Model.__call__`, `make_step.step`, `<lambda>`: the name users know it by."""
+        parts = []
+        scope: Scope | None = self
+        while scope is not None and scope.kind is not ScopeKind.MODULE:
+            parts.append(scope.name)
+            scope = scope.parent
+        return ".".join(reversed(parts))
+
+    def functions_named(self, name: str) -> list[Scope]:
+        """Functions defined directly in this scope under `name`."""
+        return [
+            child
+            for child in self.children
+            if child.kind is ScopeKind.FUNCTION and child.name == name
+        ]
+
+    def enclosing_class(self) -> Scope | None:
+        """The class a method (or a function nested in a method) belongs to."""
+        scope: Scope | None = self.parent
+        while scope is not None and scope.kind is not ScopeKind.CLASS:
+            scope = scope.parent
+        return scope
+
+    def lookup_chain(self) -> list[Scope]:
+        """Scopes searched for a free name, innermost first; class bodies are skipped (Python rules)."""
+        chain = [self]
+        scope = self.parent
+        while scope is not None:
+            if scope.kind is not ScopeKind.CLASS:
+                chain.append(scope)
+            scope = scope.parent
+        return chain
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+
+def build_scopes(module: cst.Module) -> Scope:
+    """Walk the module once and return its scope tree."""
+    root = Scope(module, ScopeKind.MODULE, "<module>", None)
+    pending = [root]
+    while pending:
+        scope = pending.pop()
+        _bind_parameters(scope)
+        for node, in_fallback in _scope_nodes(scope.node):
+            if isinstance(node, cst.Call):
+                scope.calls.append(node)
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                child = Scope(node, _KIND_OF[type(node)], _name_of(node), scope)
+                scope.children.append(child)
+                pending.append(child)
+                if not isinstance(node, cst.Lambda):
+                    scope.bind(node.name.value, Binding(None, in_fallback=in_fallback))
+            else:
+                _record_bindings(node, scope, in_fallback)
+    return root
+
+
+_KIND_OF: dict[type, ScopeKind] = {
+    cst.FunctionDef: ScopeKind.FUNCTION,
+    cst.ClassDef: ScopeKind.CLASS,
+    cst.Lambda: ScopeKind.LAMBDA,
+}
+
+
+def _name_of(node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> str:
+    return "<lambda>" if isinstance(node, cst.Lambda) else node.name.value
+
+
+def _scope_nodes(scope_node: ScopeNode) -> Iterator[tuple[cst.CSTNode, bool]]:
+    """Each node the scope evaluates, with whether it sits in an `except` handler.
+
+    Bindings made in a handler are the fallback of an import (`except ImportError: jax = None`)
+    and must not hide the import itself.
+    """
+    top = scope_node.body if isinstance(scope_node, cst.Module) else [scope_node.body]
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False) for node in reversed(top)]
+    while stack:
+        node, in_fallback = stack.pop()
+        yield node, in_fallback
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            parts = list(outer_parts(node))
+        else:
+            parts = list(children(node))
+        in_fallback = in_fallback or isinstance(node, cst.ExceptHandler)
+        stack.extend((part, in_fallback) for part in reversed(parts))
+
+
+def _bind_parameters(scope: Scope) -> None:
+    if isinstance(scope.node, (cst.FunctionDef, cst.Lambda)):
+        for param in all_params(scope.node.params):
+            scope.bind(param.name.value, Binding(None))
+
+
+def _record_bindings(node: cst.CSTNode, scope: Scope, in_fallback: bool) -> None:
+    """Record the names that one statement or expression binds in `scope`."""
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            origin = dotted_name(alias.name)
+            if origin is not None:
+                # `import jax.numpy` binds `jax`, which refers to the package `jax`.
+                first = origin.split(".", 1)[0]
+                _bind_import(scope, alias, first, first if alias.asname is None else origin, in_fallback)
+    elif isinstance(node, cst.ImportFrom):
+        if isinstance(node.names, cst.ImportStar):
+            return
+        base = _import_from_base(node)
+        separator = "" if base.endswith(".") else "."
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if name is not None:
+                _bind_import(scope, alias, name, f"{base}{separator}{name}", in_fallback)
+    elif isinstance(node, cst.Assign):
+        for target in node.targets:
+            _bind_target(scope, target.target, node.value, in_fallback)
+    elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        value = node.value if isinstance(node, cst.AnnAssign) else None
+        _bind_target(scope, node.target, value, in_fallback)
+    elif isinstance(node, (cst.For, cst.CompFor)):
+        _bind_target(scope, node.target, None, in_fallback)
+    elif isinstance(node, cst.WithItem) and node.asname is not None:
+        _bind_target(scope, node.asname.name, None, in_fallback)
+    elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+        _bind_target(scope, node.name.name, None, True)
+    elif isinstance(node, cst.NamedExpr):
+        _bind_target(scope, node.target, node.value, in_fallback)
+    elif isinstance(node, (cst.Global, cst.Nonlocal)):
+        for item in node.names:
+            scope.bind(item.name.value, Binding(None, in_fallback=in_fallback))
+
+
+def _bind_import(
+    scope: Scope, alias: cst.ImportAlias, local: str, origin: str, in_fallback: bool
+) -> None:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        local = alias.asname.name.value
+    scope.bind(local, Binding(origin, in_fallback=in_fallback))
+
+
+def _import_from_base(node: cst.ImportFrom) -> str:
+    """`jax.numpy` for `from jax.numpy import ...`; `..sub` for `from ..sub import ...`.
+
+    Relative bases keep their dots; imports.py resolves them against the file's package.
+    """
+    module = dotted_name(node.module) or "" if node.module is not None else ""
+    dots = "." * len(node.relative)
+    return f"{dots}{module}"
+
+
+def _bind_target(
+    scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression | None, in_fallback: bool
+) -> None:
+    if isinstance(target, cst.Name):
+        scope.bind(target.value, Binding(None, value, in_fallback))
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _bind_target(scope, element.value, None, in_fallback)
+    elif isinstance(target, cst.StarredElement):
+        _bind_target(scope, target.value, None, in_fallback)

@@ -1,0 +1,66 @@
+"""Reading and parsing one file: bytes to text (PEP 263, BOM) and the single libcst parse."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+
+class SourceError(Exception):
+    """A file that cannot be linted: unreadable, undecodable or unparseable."""
+
+    def __init__(self, code: str, reason: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(reason)
+        self.code = code  # JIT900 (parse) or JIT901 (read)
+        self.reason = reason
+        self.line = line
+        self.col = col
+
+
+@dataclass(frozen=True)
+class Source:
+    """Decoded text of one file, with its physical lines kept for `# noqa` lookups."""
+
+    text: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+
+def decode(data: bytes) -> Source:
+    """Decode bytes as Python does: BOM, then a PEP 263 cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        raise SourceError("JIT901", f"could not read: {error}") from None
+    return Source(text.removeprefix("\ufeff"))
+
+
+def read_source(path: Path) -> Source:
+    """Read and decode one file; an OS error becomes a JIT901 SourceError."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError("JIT901", f"could not read: {error.strerror or error}") from None
+    return decode(data)
+
+
+def parse_once(source: Source) -> cst.Module:
+    """The only libcst parse of a file. Syntax errors (and inputs too deep to parse) are JIT900."""
+    try:
+        return cst.parse_module(source.text)
+    except cst.ParserSyntaxError as error:
+        reason = error.message.splitlines()[0] if error.message else "syntax error"
+        raise SourceError(
+            "JIT900", f"could not parse: {reason}", error.raw_line, error.raw_column + 1
+        ) from None
+    except (RecursionError, MemoryError) as error:
+        raise SourceError("JIT900", f"could not parse: {type(error).__name__}") from None
+    except Exception as error:  # libcst's native parser reports some inputs with other types
+        raise SourceError("JIT900", f"could not parse: {error}") from None

@@ -1,0 +1,441 @@
+"""Which function bodies JAX traces, how it reaches them, and which parameters are static.
+
+The whole module is read before deciding: a `jax.jit(f)` at the bottom of a file makes `f`
+traced. Entry points come from the data table in entrypoints.py; helpers called from traced code
+(by name, or as `self.method(...)`) and functions defined inside traced code are traced too,
+transitively and cycle-safe.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+
+from jitlint.entrypoints import (
+    HOST_CALLBACKS,
+    PARTIAL,
+    TRACE_TIME_APPLIERS,
+    TRANSPARENT_WRAPPERS,
+    EntryPoint,
+    StaticStyle,
+)
+from jitlint.imports import NameResolver
+from jitlint.scopes import Scope, ScopeKind
+from jitlint.walk import all_params, dotted_name
+
+
+class RouteKind(enum.IntEnum):
+    """How JAX reaches a function; lower values are the more direct explanations."""
+
+    DECORATOR = 0
+    TRANSFORM_CALL = 1
+    CALLED_FROM = 2
+    DEFINED_INSIDE = 3
+
+
+@dataclass(frozen=True)
+class Statics:
+    """Which parameters a route makes static (plain Python values while tracing)."""
+
+    static: frozenset[str] = frozenset()
+    unknown: frozenset[str] = frozenset()  # may or may not be static: rules treat as unknown
+    only_arrays_traced: bool = False  # equinox filter_*: non-array arguments stay static
+
+    def with_bound(self, names: frozenset[str]) -> Statics:
+        return replace(self, static=self.static | names, unknown=self.unknown - names)
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """One way a function gets traced, with what that way makes static."""
+
+    kind: RouteKind
+    site: cst.CSTNode  # the decorator, the transform call, or the call from traced code
+    caches: bool  # the trace is cached, so the body does not run on later calls
+    executes: bool  # the traced program runs (False under eval_shape/make_jaxpr: trace only)
+    entry: EntryPoint | None = None
+    target_text: str = ""  # `step_impl`, `self._step`, `lambda`: how the call names the target
+    caller: TracedFunction | None = None
+    statics: Statics = field(default_factory=Statics)
+
+    def describe(self, line_of: Callable[[cst.CSTNode], int], depth: int = 0) -> str:
+        """`@jax.jit on step`, `called from loss (line 12), reached via @jax.jit on step`."""
+        line = line_of(self.site)
+        if self.kind is RouteKind.DECORATOR and self.entry is not None:
+            return f"@{self.entry.short_name} on {self.target_text}"
+        if self.kind is RouteKind.TRANSFORM_CALL and self.entry is not None:
+            return f"{self.entry.short_name}({self.target_text}) at line {line}"
+        assert self.caller is not None
+        if self.kind is RouteKind.CALLED_FROM:
+            text = f"called from {self.caller.name} (line {line})"
+        else:
+            text = f"defined inside {self.caller.name}"
+        if depth >= 4:  # long chains are cut: the nearest links explain the most
+            return text
+        link = ", " if self.caller.primary.kind >= RouteKind.CALLED_FROM else ", reached via "
+        return text + link + self.caller.primary.describe(line_of, depth + 1)
+
+
+@dataclass(eq=False)
+class TracedFunction:
+    """A function or lambda whose body JAX traces, with every route that reaches it."""
+
+    scope: Scope
+    routes: list[Route] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.scope.qualname
+
+    @property
+    def node(self) -> cst.FunctionDef | cst.Lambda:
+        assert isinstance(self.scope.node, (cst.FunctionDef, cst.Lambda))
+        return self.scope.node
+
+    @property
+    def primary(self) -> Route:
+        """The most direct route, preferring a caching one: what messages explain."""
+        return min(self.routes, key=lambda route: (route.kind, not route.caches))
+
+    @property
+    def caches(self) -> bool:
+        """Some route that executes the program caches its trace: the body runs once."""
+        return any(route.caches and route.executes for route in self.routes)
+
+    @property
+    def executes(self) -> bool:
+        """Some route runs the traced program, rather than only tracing it for shapes."""
+        return any(route.executes for route in self.routes)
+
+
+def find_traced_functions(
+    root: Scope, resolver: NameResolver, entries: dict[str, EntryPoint]
+) -> list[TracedFunction]:
+    """Every traced function of the module, in source order of definition."""
+    finder = _Finder(resolver, entries)
+    scopes = list(_all_scopes(root))
+    finder.index(scopes)
+    for scope in scopes:
+        if isinstance(scope.node, cst.FunctionDef):
+            finder.add_decorator_routes(scope)
+        finder.add_transform_call_routes(scope)
+    finder.propagate()
+    return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
+
+
+def _all_scopes(root: Scope) -> Iterator[Scope]:
+    stack = [root]
+    while stack:
+        scope = stack.pop()
+        yield scope
+        stack.extend(reversed(scope.children))
+
+
+class _Finder:
+    def __init__(self, resolver: NameResolver, entries: dict[str, EntryPoint]) -> None:
+        self.resolver = resolver
+        self.entries = entries
+        self.traced: dict[int, TracedFunction] = {}
+        self.scope_of_node: dict[int, Scope] = {}
+        self.pending: list[tuple[TracedFunction, Route]] = []
+        self.propagated: set[tuple[int, bool, bool]] = set()
+        self.host_side: set[int] = set()
+
+    def index(self, scopes: list[Scope]) -> None:
+        self.scope_of_node = {id(scope.node): scope for scope in scopes}
+        # Functions handed to jax.pure_callback and friends run on the host with real values;
+        # being defined inside traced code does not make them traced.
+        for scope in scopes:
+            for call in scope.calls:
+                if call.args and self.resolver.canonical(call.func, scope) in HOST_CALLBACKS:
+                    self.host_side.update(id(target) for target, _ in self.targets(call.args[0].value, scope))
+
+    def add_route(self, scope: Scope, route: Route) -> None:
+        traced = self.traced.setdefault(id(scope), TracedFunction(scope))
+        traced.routes.append(route)
+        self.pending.append((traced, route))
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def add_decorator_routes(self, scope: Scope) -> None:
+        assert isinstance(scope.node, cst.FunctionDef)
+        for decorator in scope.node.decorators:
+            found = self._decorator_entry(decorator.decorator, scope.parent)
+            if found is None:
+                continue
+            entry, call = found
+            statics = _static_parameters(entry, call, scope.node, bound_positional=0)
+            self.add_route(
+                scope,
+                Route(
+                    RouteKind.DECORATOR, decorator, entry.caches, entry.executes, entry,
+                    scope.name, statics=statics,
+                ),
+            )
+
+    def _decorator_entry(
+        self, expression: cst.BaseExpression, scope: Scope | None
+    ) -> tuple[EntryPoint, cst.Call | None] | None:
+        """`@jax.jit`, `@partial(jax.jit, ...)`, `@eqx.filter_jit(donate=...)`."""
+        assert scope is not None
+        entry = self._entry(expression, scope)
+        if entry is not None and entry.is_decorator:
+            return entry, None
+        if not isinstance(expression, cst.Call):
+            return None
+        callee = self.resolver.canonical(expression.func, scope)
+        positional = [arg for arg in expression.args if arg.keyword is None and not arg.star]
+        if callee in PARTIAL and positional:
+            entry = self._entry(positional[0].value, scope)
+            if entry is not None and entry.is_decorator and len(positional) == 1:
+                return entry, expression
+        entry = self.entries.get(callee or "")
+        if entry is not None and entry.is_decorator and not positional:
+            return entry, expression  # a decorator factory called with options only
+        return None
+
+    def _entry(self, expression: cst.BaseExpression, scope: Scope) -> EntryPoint | None:
+        if dotted_name(expression) is None:
+            return None
+        return self.entries.get(self.resolver.canonical(expression, scope) or "")
+
+    def add_transform_call_routes(self, scope: Scope) -> None:
+        for call in scope.calls:
+            entry = self.entries.get(self.resolver.canonical(call.func, scope) or "")
+            if entry is None:
+                continue
+            for slot in entry.slots:
+                argument = _argument(call, slot.position, slot.keyword)
+                if argument is None:
+                    continue
+                functions = (
+                    [element.value for element in argument.elements]
+                    if slot.is_sequence and isinstance(argument, (cst.List, cst.Tuple))
+                    else [argument]
+                )
+                for function in functions:
+                    self._route_targets(call, entry, function, scope)
+
+    def _route_targets(
+        self, call: cst.Call, entry: EntryPoint, function: cst.BaseExpression, scope: Scope
+    ) -> None:
+        for target, bound in self.targets(function, scope):
+            assert isinstance(target.node, (cst.FunctionDef, cst.Lambda))
+            statics = _static_parameters(entry, call, target.node, bound.positional)
+            text = dotted_name(function) or ("lambda" if isinstance(function, cst.Lambda) else target.name)
+            self.add_route(
+                target,
+                Route(
+                    RouteKind.TRANSFORM_CALL, call, entry.caches, entry.executes, entry, text,
+                    statics=statics.with_bound(bound.names),
+                ),
+            )
+
+    # -- resolving a function expression to definitions --------------------------------------
+
+    def targets(
+        self, expression: cst.BaseExpression, scope: Scope, depth: int = 0
+    ) -> list[tuple[Scope, _Bound]]:
+        """The function definitions an expression refers to, with what partial/self binds."""
+        if depth > 6:
+            return []
+        if isinstance(expression, cst.Lambda):
+            lambda_scope = self.scope_of_node.get(id(expression))
+            return [] if lambda_scope is None else [(lambda_scope, _Bound())]
+        if isinstance(expression, cst.Name):
+            return [(found, _Bound()) for found in self._functions_named(expression.value, scope)]
+        if isinstance(expression, cst.Attribute) and _is_self(expression.value):
+            owner = scope.enclosing_class()
+            methods = [] if owner is None else owner.functions_named(expression.attr.value)
+            return [(method, _Bound(positional=1)) for method in methods]
+        if isinstance(expression, cst.Call):
+            return self._call_targets(expression, scope, depth)
+        return []
+
+    def _call_targets(
+        self, call: cst.Call, scope: Scope, depth: int
+    ) -> list[tuple[Scope, _Bound]]:
+        callee = self.resolver.canonical(call.func, scope)
+        if callee is None or not call.args or call.args[0].keyword is not None:
+            return []
+        inner = self.targets(call.args[0].value, scope, depth + 1)
+        if callee in PARTIAL:
+            positional = sum(1 for arg in call.args[1:] if arg.keyword is None and not arg.star)
+            keywords = frozenset(arg.keyword.value for arg in call.args if arg.keyword)
+            return [(target, bound.plus(positional, keywords)) for target, bound in inner]
+        if callee in TRANSPARENT_WRAPPERS or callee in self.entries:
+            return inner
+        return []
+
+    def _functions_named(self, name: str, scope: Scope) -> list[Scope]:
+        for candidate in scope.lookup_chain():
+            if name in candidate.bindings:
+                return candidate.functions_named(name)
+        return []
+
+    # -- from traced code to what it reaches --------------------------------------------------
+
+    def propagate(self) -> None:
+        """Follow calls and nested definitions out of traced code until nothing new is reached.
+
+        Each function is followed once per (caches, executes) pair, so cycles terminate.
+        """
+        while self.pending:
+            traced, route = self.pending.pop()
+            key = (id(traced.scope), route.caches, route.executes)
+            if key not in self.propagated:
+                self.propagated.add(key)
+                self._follow_calls(traced, route)
+                self._follow_nested(traced, route)
+
+    def _follow_calls(self, traced: TracedFunction, via: Route) -> None:
+        scope = traced.scope
+        for call in scope.calls:
+            callee = self.resolver.canonical(call.func, scope)
+            if (callee in TRACE_TIME_APPLIERS or callee in TRANSPARENT_WRAPPERS) and call.args:
+                # tree_map(fn, ...) and jax.grad(fn) inside traced code run fn on tracers.
+                reached = self.targets(call.args[0].value, scope)
+            elif isinstance(call.func, cst.Name) and callee is None:
+                reached = [(found, _Bound()) for found in self._functions_named(call.func.value, scope)]
+            elif isinstance(call.func, cst.Attribute) and _is_self(call.func.value):
+                reached = self.targets(call.func, scope)
+            else:
+                continue
+            for target, _ in reached:
+                if target is not scope:
+                    self.add_route(
+                        target,
+                        Route(RouteKind.CALLED_FROM, call, via.caches, via.executes, caller=traced),
+                    )
+
+    def _follow_nested(self, traced: TracedFunction, via: Route) -> None:
+        for child in traced.scope.children:
+            if child.kind is not ScopeKind.CLASS and id(child) not in self.host_side:
+                self.add_route(
+                    child,
+                    Route(RouteKind.DEFINED_INSIDE, child.node, via.caches, via.executes, caller=traced),
+                )
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """Parameters bound before tracing (by `partial` or a bound `self`): closed over, static."""
+
+    positional: int = 0
+    names: frozenset[str] = frozenset()
+
+    def plus(self, positional: int, names: frozenset[str]) -> _Bound:
+        return _Bound(self.positional + positional, self.names | names)
+
+
+def _is_self(expression: cst.BaseExpression) -> bool:
+    return isinstance(expression, cst.Name) and expression.value in ("self", "cls")
+
+
+def _argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in positional[: position + 1]):
+        return None
+    return positional[position].value if position < len(positional) else None
+
+
+def _static_parameters(
+    entry: EntryPoint,
+    options: cst.Call | None,
+    function: cst.FunctionDef | cst.Lambda,
+    bound_positional: int,
+) -> Statics:
+    """What the entry point's options make static among the function's parameters."""
+    positional = [param.name.value for param in [*function.params.posonly_params, *function.params.params]]
+    bound = frozenset(positional[:bound_positional])
+    positional = positional[bound_positional:]
+    everything = frozenset(param.name.value for param in all_params(function.params)) - bound
+    static: set[str] = set(bound)
+    unknown: set[str] = set()
+    if entry.static_style is StaticStyle.ARGNUMS and options is not None:
+        numbers = _option(options, entry.static_argnums_keyword)
+        names = _option(options, "static_argnames")
+        parsed_numbers = _literal_ints(numbers)
+        parsed_names = _literal_strings(names)
+        if parsed_numbers is None or parsed_names is None:
+            unknown |= everything  # static options we cannot read: any parameter may be static
+        else:
+            static |= parsed_names
+            for number in parsed_numbers:
+                if 0 <= number < len(positional):
+                    static.add(positional[number])
+                elif -len(positional) <= number < 0:
+                    # A negative index counts from the end of each call's positional arguments
+                    # (jax-semantics.md §2): the usual call makes this one static, keyword calls
+                    # can make any earlier one static.
+                    index = len(positional) + number
+                    static.add(positional[index])
+                    unknown |= set(positional[:index])
+    elif entry.static_style is StaticStyle.IN_AXES and options is not None:
+        axes = _argument(options, 1, "in_axes")
+        if isinstance(axes, (cst.Tuple, cst.List)):
+            for index, element in enumerate(axes.elements):
+                if index < len(positional) and _is_none(element.value):
+                    static.add(positional[index])
+        elif axes is not None and not isinstance(axes, cst.Integer):
+            unknown |= everything
+    return Statics(
+        frozenset(static),
+        frozenset(unknown - static),
+        entry.static_style is StaticStyle.ARRAYS_ONLY,
+    )
+
+
+def _option(call: cst.Call, keyword: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    return None
+
+
+def _literal_ints(node: cst.BaseExpression | None) -> set[int] | None:
+    """`1`, `-1`, `(0, 2)`; None when the value is not a literal."""
+    if node is None:
+        return set()
+    if isinstance(node, cst.Integer):
+        return {int(node.value, 0)}
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = _literal_ints(node.expression)
+        return None if inner is None else {-value for value in inner}
+    if isinstance(node, (cst.Tuple, cst.List)):
+        result: set[int] = set()
+        for element in node.elements:
+            values = _literal_ints(element.value)
+            if values is None:
+                return None
+            result |= values
+        return result
+    return None
+
+
+def _literal_strings(node: cst.BaseExpression | None) -> set[str] | None:
+    """`"n"`, `("n", "m")`; None when the value is not a literal."""
+    if node is None:
+        return set()
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return {value} if isinstance(value, str) else None
+    if isinstance(node, (cst.Tuple, cst.List)):
+        result: set[str] = set()
+        for element in node.elements:
+            values = _literal_strings(element.value)
+            if values is None:
+                return None
+            result |= values
+        return result
+    return None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"

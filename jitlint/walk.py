@@ -1,0 +1,109 @@
+"""A cheap walk over libcst trees.
+
+libcst's visitor dispatch costs about as much as parsing; walking the dataclass fields directly,
+skipping the whitespace and punctuation fields, is more than ten times cheaper. The walk is
+iterative so that deeply nested code cannot exhaust Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import libcst as cst
+
+# Fields that hold only whitespace, comments or punctuation tokens: never a name or an expression.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "star", "operator",
+        "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines", "lines_after_decorators",
+        "header", "footer", "newline", "trailing_whitespace", "asynchronous", "first_colon",
+        "second_colon", "relative", "comment", "whitespace", "indent", "encoding",
+        "default_indent", "default_newline", "empty_lines", "posonly_ind", "trailing_comma",
+        "separator", "conversion",
+    }
+)
+
+ScopeNode = cst.Module | cst.FunctionDef | cst.ClassDef | cst.Lambda
+
+_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    fields = _FIELDS_BY_TYPE.get(node_type)
+    if fields is None:
+        fields = tuple(
+            field.name
+            for field in dataclasses.fields(node_type)
+            if field.name not in _SKIPPED_FIELDS and not field.name.startswith("whitespace")
+        )
+        _FIELDS_BY_TYPE[node_type] = fields
+    return fields
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The direct child nodes that can hold code, in source order."""
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def descendants(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below `root` in source order (pre-order), iteratively."""
+    stack = _reversed_children(root)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(_reversed_children(node))
+
+
+def _reversed_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found = list(children(node))
+    found.reverse()
+    return found
+
+
+def outer_parts(node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> Iterator[cst.CSTNode]:
+    """The parts of a definition that the enclosing scope evaluates: decorators, defaults, bases."""
+    if isinstance(node, cst.ClassDef):
+        yield from node.decorators
+        for arg in (*node.bases, *node.keywords):
+            yield arg.value
+        return
+    if isinstance(node, cst.FunctionDef):
+        yield from node.decorators
+        if node.returns is not None:
+            yield node.returns.annotation
+    for param in all_params(node.params):
+        if param.default is not None:
+            yield param.default
+        if isinstance(node, cst.FunctionDef) and param.annotation is not None:
+            yield param.annotation.annotation
+
+
+def all_params(params: cst.Parameters) -> list[cst.Param]:
+    """Every parameter of a signature, in declaration order."""
+    result = [*params.posonly_params, *params.params]
+    if isinstance(params.star_arg, cst.Param):
+        result.append(params.star_arg)
+    result.extend(params.kwonly_params)
+    if params.star_kwarg is not None:
+        result.append(params.star_kwarg)
+    return result
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`jax.numpy.sum` for an attribute chain over a name; None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
