@@ -19,6 +19,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from jitlint.config import Config
 from jitlint.entrypoints import entry_points
 from jitlint.findings import Finding
+from jitlint.flow import FlowAnalyzer
 from jitlint.imports import NameResolver, package_of
 from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule
@@ -64,7 +65,7 @@ def check_source(path: Path, source: Source, config: Config, shown: str) -> list
     resolver = NameResolver(package_of(path))
     entries = entry_points(config.extend_jit_decorators)
     traced = find_traced_functions(scopes, resolver, entries)
-    analysis = ModuleAnalysis(resolver)
+    analysis = ModuleAnalysis(resolver, FlowAnalyzer(resolver, traced))
     raw: list[_RawHit] = []
     errors: list[Finding] = []
     for rule in ALL_RULES:

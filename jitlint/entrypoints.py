@@ -28,6 +28,17 @@ class FunctionSlot:
     position: int
     keyword: str
     is_sequence: bool = False  # lax.switch takes a list of branch functions
+    # How many positional arguments the entry point passes to the function: a fixed number
+    # (scan passes carry and x), or the call's own arguments from `operands_from` on (cond).
+    # None: the caller of the transformed function decides (jit, vmap).
+    arity: int | None = None
+    operands_from: int | None = None
+
+    def passed_arguments(self, positional_count: int) -> int | None:
+        """How many arguments the function receives at a call with this many positionals."""
+        if self.operands_from is not None:
+            return max(positional_count - self.operands_from, 0)
+        return self.arity
 
 
 @dataclass(frozen=True)
@@ -75,23 +86,27 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
         EntryPoint(
             "jax.make_jaxpr", _FUN, True, StaticStyle.ARGNUMS, label="jax.make_jaxpr", executes=False
         ),
-        EntryPoint("jax.lax.scan", _F, True, label="lax.scan"),
-        EntryPoint("jax.lax.map", _F, False, label="lax.map"),
-        EntryPoint("jax.lax.associative_scan", (FunctionSlot(0, "fn"),), True, label="lax.associative_scan"),
-        EntryPoint("jax.lax.fori_loop", (FunctionSlot(2, "body_fun"),), True, label="lax.fori_loop"),
+        EntryPoint("jax.lax.scan", (FunctionSlot(0, "f", arity=2),), True, label="lax.scan"),
+        EntryPoint("jax.lax.map", (FunctionSlot(0, "f", arity=1),), False, label="lax.map"),
+        EntryPoint(
+            "jax.lax.associative_scan", (FunctionSlot(0, "fn", arity=2),), True, label="lax.associative_scan"
+        ),
+        EntryPoint("jax.lax.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="lax.fori_loop"),
         EntryPoint(
             "jax.lax.while_loop",
-            (FunctionSlot(0, "cond_fun"), FunctionSlot(1, "body_fun")),
+            (FunctionSlot(0, "cond_fun", arity=1), FunctionSlot(1, "body_fun", arity=1)),
             True,
             label="lax.while_loop",
         ),
         EntryPoint(
             "jax.lax.cond",
-            (FunctionSlot(1, "true_fun"), FunctionSlot(2, "false_fun")),
+            (FunctionSlot(1, "true_fun", operands_from=3), FunctionSlot(2, "false_fun", operands_from=3)),
             True,
             label="lax.cond",
         ),
-        EntryPoint("jax.lax.switch", (FunctionSlot(1, "branches", True),), True, label="lax.switch"),
+        EntryPoint(
+            "jax.lax.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="lax.switch"
+        ),
         EntryPoint("jax.shard_map", _F, False, label="jax.shard_map"),
         EntryPoint("jax.experimental.shard_map.shard_map", _F, False, label="shard_map"),
         EntryPoint("equinox.filter_jit", _FUN, True, StaticStyle.ARRAYS_ONLY, label="eqx.filter_jit"),
@@ -103,20 +118,22 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
         EntryPoint("flax.nnx.vmap", (FunctionSlot(0, "f"),), False, StaticStyle.IN_AXES, label="nnx.vmap"),
         EntryPoint("flax.nnx.remat", (FunctionSlot(0, "f"),), True, StaticStyle.ARGNUMS, label="nnx.remat"),
         EntryPoint("flax.nnx.scan", (FunctionSlot(0, "f"),), True, label="nnx.scan"),
-        EntryPoint("flax.nnx.fori_loop", (FunctionSlot(2, "body_fun"),), True, label="nnx.fori_loop"),
+        EntryPoint("flax.nnx.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="nnx.fori_loop"),
         EntryPoint(
             "flax.nnx.while_loop",
-            (FunctionSlot(0, "cond_fun"), FunctionSlot(1, "body_fun")),
+            (FunctionSlot(0, "cond_fun", arity=1), FunctionSlot(1, "body_fun", arity=1)),
             True,
             label="nnx.while_loop",
         ),
         EntryPoint(
             "flax.nnx.cond",
-            (FunctionSlot(1, "true_fun"), FunctionSlot(2, "false_fun")),
+            (FunctionSlot(1, "true_fun", operands_from=3), FunctionSlot(2, "false_fun", operands_from=3)),
             True,
             label="nnx.cond",
         ),
-        EntryPoint("flax.nnx.switch", (FunctionSlot(1, "branches", True),), True, label="nnx.switch"),
+        EntryPoint(
+            "flax.nnx.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="nnx.switch"
+        ),
     ]
 )
 

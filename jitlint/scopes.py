@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from collections.abc import Iterator
-
-from jitlint.walk import ScopeNode, all_params, children, dotted_name, outer_parts
+from jitlint.walk import ScopeNode, all_params, dotted_name, scope_nodes
 
 
 class ScopeKind(enum.Enum):
@@ -90,7 +88,7 @@ def build_scopes(module: cst.Module) -> Scope:
     while pending:
         scope = pending.pop()
         _bind_parameters(scope)
-        for node, in_fallback in _scope_nodes(scope.node):
+        for node, in_fallback in scope_nodes(scope.node):
             if isinstance(node, cst.Call):
                 scope.calls.append(node)
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
@@ -113,25 +111,6 @@ _KIND_OF: dict[type, ScopeKind] = {
 
 def _name_of(node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> str:
     return "<lambda>" if isinstance(node, cst.Lambda) else node.name.value
-
-
-def _scope_nodes(scope_node: ScopeNode) -> Iterator[tuple[cst.CSTNode, bool]]:
-    """Each node the scope evaluates, with whether it sits in an `except` handler.
-
-    Bindings made in a handler are the fallback of an import (`except ImportError: jax = None`)
-    and must not hide the import itself.
-    """
-    top = scope_node.body if isinstance(scope_node, cst.Module) else [scope_node.body]
-    stack: list[tuple[cst.CSTNode, bool]] = [(node, False) for node in reversed(top)]
-    while stack:
-        node, in_fallback = stack.pop()
-        yield node, in_fallback
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            parts = list(outer_parts(node))
-        else:
-            parts = list(children(node))
-        in_fallback = in_fallback or isinstance(node, cst.ExceptHandler)
-        stack.extend((part, in_fallback) for part in reversed(parts))
 
 
 def _bind_parameters(scope: Scope) -> None:

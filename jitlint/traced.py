@@ -44,9 +44,6 @@ class Statics:
     unknown: frozenset[str] = frozenset()  # may or may not be static: rules treat as unknown
     only_arrays_traced: bool = False  # equinox filter_*: non-array arguments stay static
 
-    def with_bound(self, names: frozenset[str]) -> Statics:
-        return replace(self, static=self.static | names, unknown=self.unknown - names)
-
 
 @dataclass(frozen=True, eq=False)
 class Route:
@@ -60,6 +57,11 @@ class Route:
     target_text: str = ""  # `step_impl`, `self._step`, `lambda`: how the call names the target
     caller: TracedFunction | None = None
     statics: Statics = field(default_factory=Statics)
+    # Parameters with defaults that visible calls of the jitted wrapper pass; None when the module
+    # shows no call of it (callers elsewhere may pass anything).
+    passed_defaults: frozenset[str] | None = None
+    passes_arguments: bool = False  # CALLED_FROM: the site call's arguments are the parameters
+    bound_self: bool = False  # CALLED_FROM `self.name(...)`: the first parameter is bound
 
     def describe(self, line_of: Callable[[cst.CSTNode], int], depth: int = 0) -> str:
         """`@jax.jit on step`, `called from loss (line 12), reached via @jax.jit on step`."""
@@ -101,6 +103,17 @@ class TracedFunction:
         return min(self.routes, key=lambda route: (route.kind, not route.caches))
 
     @property
+    def root_entry(self) -> EntryPoint | None:
+        """The entry point at the end of the primary route's chain: what traces it in the end."""
+        fn: TracedFunction = self
+        for _ in range(8):
+            route = fn.primary
+            if route.entry is not None or route.caller is None:
+                return route.entry
+            fn = route.caller
+        return None
+
+    @property
     def caches(self) -> bool:
         """Some route that executes the program caches its trace: the body runs once."""
         return any(route.caches and route.executes for route in self.routes)
@@ -122,6 +135,7 @@ def find_traced_functions(
         if isinstance(scope.node, cst.FunctionDef):
             finder.add_decorator_routes(scope)
         finder.add_transform_call_routes(scope)
+    finder.note_wrapper_calls(scopes)
     finder.propagate()
     return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
 
@@ -167,7 +181,7 @@ class _Finder:
             if found is None:
                 continue
             entry, call = found
-            statics = _static_parameters(entry, call, scope.node, bound_positional=0)
+            statics = _static_parameters(entry, call, scope.node, _Bound(), passed=None)
             self.add_route(
                 scope,
                 Route(
@@ -216,21 +230,29 @@ class _Finder:
                     if slot.is_sequence and isinstance(argument, (cst.List, cst.Tuple))
                     else [argument]
                 )
+                passed = None if any(arg.star for arg in call.args) else slot.passed_arguments(
+                    sum(1 for arg in call.args if arg.keyword is None)
+                )
                 for function in functions:
-                    self._route_targets(call, entry, function, scope)
+                    self._route_targets(call, entry, function, scope, passed)
 
     def _route_targets(
-        self, call: cst.Call, entry: EntryPoint, function: cst.BaseExpression, scope: Scope
+        self,
+        call: cst.Call,
+        entry: EntryPoint,
+        function: cst.BaseExpression,
+        scope: Scope,
+        passed: int | None,
     ) -> None:
         for target, bound in self.targets(function, scope):
             assert isinstance(target.node, (cst.FunctionDef, cst.Lambda))
-            statics = _static_parameters(entry, call, target.node, bound.positional)
+            statics = _static_parameters(entry, call, target.node, bound, passed)
             text = dotted_name(function) or ("lambda" if isinstance(function, cst.Lambda) else target.name)
             self.add_route(
                 target,
                 Route(
                     RouteKind.TRANSFORM_CALL, call, entry.caches, entry.executes, entry, text,
-                    statics=statics.with_bound(bound.names),
+                    statics=statics,
                 ),
             )
 
@@ -246,7 +268,8 @@ class _Finder:
             lambda_scope = self.scope_of_node.get(id(expression))
             return [] if lambda_scope is None else [(lambda_scope, _Bound())]
         if isinstance(expression, cst.Name):
-            return [(found, _Bound()) for found in self._functions_named(expression.value, scope)]
+            bound = _Bound(ambiguous=self._is_rebound(expression.value, scope))
+            return [(found, bound) for found in self._functions_named(expression.value, scope)]
         if isinstance(expression, cst.Attribute) and _is_self(expression.value):
             owner = scope.enclosing_class()
             methods = [] if owner is None else owner.functions_named(expression.attr.value)
@@ -269,6 +292,92 @@ class _Finder:
         if callee in TRANSPARENT_WRAPPERS or callee in self.entries:
             return inner
         return []
+
+    # -- calls of the transformed function ---------------------------------------------------
+
+    def note_wrapper_calls(self, scopes: list[Scope]) -> None:
+        """Record, per jit-like route, which defaulted parameters the module's calls pass.
+
+        A default that no visible call passes stays a Python value (jax-semantics.md §2: only
+        passed arguments are traced), so `def f(x, flag=True)` with every call `f(x)` is safe.
+        """
+        scope_of_call = {id(call): scope for scope in scopes for call in scope.calls}
+        for traced in self.traced.values():
+            for index, route in enumerate(traced.routes):
+                if route.kind in (RouteKind.DECORATOR, RouteKind.TRANSFORM_CALL):
+                    home = traced.scope.parent if route.kind is RouteKind.DECORATOR else scope_of_call.get(id(route.site))
+                    if home is not None:
+                        passed = self._passed_defaults(traced, route, home)
+                        traced.routes[index] = replace(route, passed_defaults=passed)
+
+    def _passed_defaults(self, traced: TracedFunction, route: Route, home: Scope) -> frozenset[str] | None:
+        names = self._wrapper_names(traced, route, home)
+        is_method = home.kind is ScopeKind.CLASS
+        calls = [
+            call
+            for scope in _all_scopes(home if not is_method else _module_of(home))
+            for call in scope.calls
+            if (isinstance(call.func, cst.Name) and call.func.value in names)
+            or (is_method and isinstance(call.func, cst.Attribute) and call.func.attr.value in names)
+        ]
+        if not calls:
+            return None
+        parameters = [*traced.node.params.posonly_params, *traced.node.params.params]
+        if is_method or route.statics.static & {"self", "cls"}:
+            parameters = parameters[1:]
+        passed: set[str] = set()
+        for call in calls:
+            if any(arg.star for arg in call.args):
+                return frozenset(param.name.value for param in all_params(traced.node.params))
+            positional = sum(1 for arg in call.args if arg.keyword is None)
+            passed.update(param.name.value for param in parameters[:positional])
+            passed.update(arg.keyword.value for arg in call.args if arg.keyword is not None)
+        return frozenset(passed)
+
+    def _wrapper_names(self, traced: TracedFunction, route: Route, home: Scope) -> set[str]:
+        """The names the jitted function is called by: `step`, or `fast = jax.jit(step)`."""
+        if route.kind is RouteKind.DECORATOR:
+            return {traced.scope.name}
+        names = {name for name, bindings in home.bindings.items() if any(b.value is route.site for b in bindings)}
+        grown = True
+        while grown:  # `fast = jax.jit(fast)` keeps the wrapper under the same or a new name
+            grown = False
+            for name, bindings in home.bindings.items():
+                if name not in names and any(
+                    self._wraps_any(binding.value, names, home) for binding in bindings
+                ):
+                    names.add(name)
+                    grown = True
+        return names
+
+    def _wraps_any(self, value: cst.BaseExpression | None, names: set[str], scope: Scope) -> bool:
+        return any(self._wraps_itself(value, name, scope) for name in names)
+
+    def _is_rebound(self, name: str, scope: Scope) -> bool:
+        """Whether `name` may hold something other than its `def` where it is used.
+
+        `step = jax.jit(step)` keeps the def's parameters as they are; `step = partial(step,
+        flag=True)` or any other rebinding leaves it unknown which parameters remain.
+        """
+        for candidate in scope.lookup_chain():
+            bindings = candidate.bindings.get(name)
+            if not bindings:
+                continue
+            extra = len(bindings) - len(candidate.functions_named(name))
+            wrappers = sum(1 for binding in bindings if self._wraps_itself(binding.value, name, candidate))
+            return extra > wrappers
+        return False
+
+    def _wraps_itself(self, value: cst.BaseExpression | None, name: str, scope: Scope) -> bool:
+        if not isinstance(value, cst.Call) or not value.args:
+            return False
+        first = value.args[0].value
+        callee = self.resolver.canonical(value.func, scope)
+        return (
+            isinstance(first, cst.Name)
+            and first.value == name
+            and (callee in self.entries or callee in TRANSPARENT_WRAPPERS)
+        )
 
     def _functions_named(self, name: str, scope: Scope) -> list[Scope]:
         for candidate in scope.lookup_chain():
@@ -295,21 +404,24 @@ class _Finder:
         scope = traced.scope
         for call in scope.calls:
             callee = self.resolver.canonical(call.func, scope)
+            direct = True
             if (callee in TRACE_TIME_APPLIERS or callee in TRANSPARENT_WRAPPERS) and call.args:
                 # tree_map(fn, ...) and jax.grad(fn) inside traced code run fn on tracers.
                 reached = self.targets(call.args[0].value, scope)
+                direct = False
             elif isinstance(call.func, cst.Name) and callee is None:
                 reached = [(found, _Bound()) for found in self._functions_named(call.func.value, scope)]
             elif isinstance(call.func, cst.Attribute) and _is_self(call.func.value):
                 reached = self.targets(call.func, scope)
             else:
                 continue
-            for target, _ in reached:
+            for target, bound in reached:
                 if target is not scope:
-                    self.add_route(
-                        target,
-                        Route(RouteKind.CALLED_FROM, call, via.caches, via.executes, caller=traced),
+                    route = Route(
+                        RouteKind.CALLED_FROM, call, via.caches, via.executes, caller=traced,
+                        passes_arguments=direct, bound_self=direct and bound.positional == 1,
                     )
+                    self.add_route(target, route)
 
     def _follow_nested(self, traced: TracedFunction, via: Route) -> None:
         for child in traced.scope.children:
@@ -326,9 +438,16 @@ class _Bound:
 
     positional: int = 0
     names: frozenset[str] = frozenset()
+    ambiguous: bool = False  # the name was rebound: which parameters are bound is unknown
 
     def plus(self, positional: int, names: frozenset[str]) -> _Bound:
-        return _Bound(self.positional + positional, self.names | names)
+        return _Bound(self.positional + positional, self.names | names, self.ambiguous)
+
+
+def _module_of(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
 
 
 def _is_self(expression: cst.BaseExpression) -> bool:
@@ -349,15 +468,23 @@ def _static_parameters(
     entry: EntryPoint,
     options: cst.Call | None,
     function: cst.FunctionDef | cst.Lambda,
-    bound_positional: int,
+    bound_arguments: _Bound,
+    passed: int | None,
 ) -> Statics:
-    """What the entry point's options make static among the function's parameters."""
-    positional = [param.name.value for param in [*function.params.posonly_params, *function.params.params]]
-    bound = frozenset(positional[:bound_positional])
-    positional = positional[bound_positional:]
+    """What the entry point's options make static among the function's parameters.
+
+    `passed` is how many positional arguments the entry point gives the function (scan gives
+    two): parameters after those keep their defaults, which are static.
+    """
+    parameters = [*function.params.posonly_params, *function.params.params]
+    bound = frozenset(param.name.value for param in parameters[: bound_arguments.positional])
+    parameters = parameters[bound_arguments.positional :]
+    positional = [param.name.value for param in parameters]
     everything = frozenset(param.name.value for param in all_params(function.params)) - bound
-    static: set[str] = set(bound)
-    unknown: set[str] = set()
+    static: set[str] = set(bound | bound_arguments.names)
+    unknown: set[str] = set(everything) if bound_arguments.ambiguous else set()
+    if passed is not None:
+        static.update(param.name.value for param in parameters[passed:] if param.default is not None)
     if entry.static_style is StaticStyle.ARGNUMS and options is not None:
         numbers = _option(options, entry.static_argnums_keyword)
         names = _option(options, "static_argnames")

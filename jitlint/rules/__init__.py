@@ -7,9 +7,15 @@ JIT900 unparseable file, JIT901 unreadable file, JIT902 internal rule error.
 """
 
 from jitlint.rules.base import Rule
+from jitlint.rules.concretization import CONCRETIZATION_OF_TRACED_VALUE
+from jitlint.rules.control_flow import PYTHON_CONTROL_FLOW_ON_TRACED_VALUE
 from jitlint.rules.printing import PRINT_IN_TRACED_FUNCTION
 
-ALL_RULES: tuple[Rule, ...] = (PRINT_IN_TRACED_FUNCTION,)
+ALL_RULES: tuple[Rule, ...] = (
+    PRINT_IN_TRACED_FUNCTION,
+    PYTHON_CONTROL_FLOW_ON_TRACED_VALUE,
+    CONCRETIZATION_OF_TRACED_VALUE,
+)
 
 # Codes the tool itself reports; they are not rules and cannot be selected away by --select.
 # Code → (name, summary).

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from jitlint.flow import FlowAnalyzer, FunctionFlow
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import TracedFunction
@@ -19,7 +20,12 @@ class ModuleAnalysis:
     """What rules may ask about the module around a traced function."""
 
     resolver: NameResolver
+    flows: FlowAnalyzer
     _trace_aware: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def flow(self, fn: TracedFunction) -> FunctionFlow:
+        """The value model of `fn`: the kind (TRACED, STATIC, UNKNOWN) of each expression."""
+        return self.flows.flow(fn)
 
     def callee(self, call: cst.Call, fn: TracedFunction) -> str | None:
         """The canonical name of what `call` calls inside `fn`, or None when unknown."""
@@ -28,8 +34,9 @@ class ModuleAnalysis:
     def in_trace_aware_code(self, node: cst.CSTNode, fn: TracedFunction) -> bool:
         """Whether `node` sits in code written for tracing on purpose, where rules stay silent.
 
-        That is the body of `if isinstance(x, jax.core.Tracer): ...` (either branch) and of
-        `with jax.ensure_compile_time_eval():`: the author is handling trace time explicitly.
+        That is code guarded by a test for tracers (`if isinstance(x, jax.core.Tracer):`,
+        `not_jax_tracer(x) and ...`) or inside `with jax.ensure_compile_time_eval():`: the
+        author is handling trace time explicitly.
         """
         scope: Scope | None = fn.scope
         while scope is not None and scope.kind is not ScopeKind.MODULE:
@@ -43,25 +50,41 @@ class ModuleAnalysis:
         if key not in self._trace_aware:
             found: set[int] = set()
             for node in descendants(scope.node):
-                if _is_trace_aware_block(node, scope, self.resolver):
-                    found.update(id(inner) for inner in descendants(node))
+                for part in _trace_aware_parts(node, scope, self.resolver):
+                    found.add(id(part))
+                    found.update(id(inner) for inner in descendants(part))
             self._trace_aware[key] = frozenset(found)
         return self._trace_aware[key]
 
 
-def _is_trace_aware_block(node: cst.CSTNode, scope: Scope, resolver: NameResolver) -> bool:
-    if isinstance(node, cst.If):
-        return any(
-            isinstance(part, cst.Name) and part.value.endswith("Tracer")
-            or isinstance(part, cst.Attribute) and part.attr.value.endswith("Tracer")
-            for part in descendants(node.test)
-        )
-    if isinstance(node, cst.With):
-        return any(
-            isinstance(item.item, cst.Call)
-            and resolver.canonical(item.item.func, scope) == "jax.ensure_compile_time_eval"
-            for item in node.items
-        )
+def _trace_aware_parts(node: cst.CSTNode, scope: Scope, resolver: NameResolver) -> list[cst.CSTNode]:
+    """The parts of `node` that only run when the code has checked for tracers itself.
+
+    `if isinstance(x, jax.core.Tracer): ...` (both branches), `not_jax_tracer(x) and ...`
+    (the right operand), `a if is_concrete(x) else b`, `with jax.ensure_compile_time_eval():`.
+    """
+    if isinstance(node, (cst.If, cst.IfExp)) and _mentions_tracers(node.test):
+        return [node]
+    if isinstance(node, cst.BooleanOperation) and _mentions_tracers(node.left):
+        return [node.right]
+    if isinstance(node, cst.With) and any(
+        isinstance(item.item, cst.Call)
+        and resolver.canonical(item.item.func, scope) == "jax.ensure_compile_time_eval"
+        for item in node.items
+    ):
+        return [node.body]
+    return []
+
+
+def _mentions_tracers(test: cst.BaseExpression) -> bool:
+    """A test that asks whether values are tracers or concrete: `isinstance(x, core.Tracer)`,
+    `not_jax_tracer(x)`, `is_concrete(x)`."""
+    for part in (test, *descendants(test)):
+        name = part.attr.value if isinstance(part, cst.Attribute) else getattr(part, "value", None)
+        if isinstance(part, (cst.Name, cst.Attribute)) and isinstance(name, str):
+            lowered = name.lower()
+            if "tracer" in lowered or "concrete" in lowered:
+                return True
     return False
 
 
@@ -93,3 +116,17 @@ class Rule:
 
     def format(self, hit: Hit, fn: TracedFunction) -> str:
         return self.message.format(function=fn.name, **hit.details)
+
+
+def transform_phrase(fn: TracedFunction) -> str:
+    """`under jax.jit`, `in a lax.scan body`: what traces the function, for messages."""
+    entry = fn.root_entry
+    if entry is None:
+        return "while JAX traces it"
+    if entry.name.startswith(("jax.lax.", "flax.nnx.")) and entry.name.rsplit(".", 1)[-1] in _BODY_TAKERS:
+        part = "branch" if entry.name.endswith(("cond", "switch")) else "body"
+        return f"in a {entry.short_name} {part}"
+    return f"under {entry.short_name}"
+
+
+_BODY_TAKERS = frozenset({"scan", "fori_loop", "while_loop", "cond", "switch", "map", "associative_scan"})

@@ -1,0 +1,198 @@
+"""Python control flow on a traced value: `if`, `while`, `assert`, `and`/`or`, `bool()`, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from jitlint.entrypoints import StaticStyle
+from jitlint.flow import FunctionFlow
+from jitlint.rules.base import Hit, ModuleAnalysis, Rule, transform_phrase
+from jitlint.traced import TracedFunction
+from jitlint.walk import own_nodes
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """An expression Python turns into a bool, and what to use instead."""
+
+    test: cst.BaseExpression  # the whole expression converted to bool
+    construct: str  # "if", "while", "assert", ...
+    fix: str
+    report_at: cst.CSTNode
+
+
+_FIXES = {
+    "if": "jnp.where(...) or lax.cond(...)",
+    "while": "lax.while_loop(...)",
+    "assert": "checkify.check(...) or eqx.error_if(...), or assert on shapes only",
+    "conditional expression": "jnp.where(...) or lax.cond(...)",
+    "comprehension if": "a mask with jnp.where(...)",
+    "not": "jnp.logical_not(...)",
+    "and/or": "jnp.logical_and/jnp.logical_or(...) or jnp.where(...)",
+    "bool()": "jnp.where(...) or lax.cond(...) on the array",
+    "min()": "jnp.minimum(...) or jnp.min(...)",
+    "max()": "jnp.maximum(...) or jnp.max(...)",
+    "sorted()": "jnp.sort(...)",
+    "any()": "jnp.any(...)",
+    "all()": "jnp.all(...)",
+    "in": "jnp.isin(...)",
+    "chained comparison": "jnp.logical_and(a < x, x < b)",
+}
+
+_BUILTIN_CONVERTERS = {
+    "builtins.bool": "bool()",
+    "builtins.min": "min()",
+    "builtins.max": "max()",
+    "builtins.sorted": "sorted()",
+    "builtins.any": "any()",
+    "builtins.all": "all()",
+}
+
+
+def find_python_control_flow(fn: TracedFunction, module: ModuleAnalysis) -> Iterator[Hit]:
+    """
+    ## What it does
+    Flags Python control flow that needs a concrete `bool` of a traced value: `if`, `elif`,
+    `while`, `assert`, `a if cond else b`, `not x`, `and`/`or` operands (`x or default`),
+    `bool(x)`, comprehension `if` clauses, chained comparisons (`0 < x < 1`), `x in [...]`,
+    and the builtins `min`, `max`, `sorted`, `any`, `all` on traced values.
+
+    ## Why is this bad?
+    Under `jax.jit` (and `vmap`, `pmap`, `lax.scan`/`cond`/`while_loop` bodies, ...) the
+    arguments are abstract tracers without values, so Python cannot decide which branch to run:
+    JAX raises `TracerBoolConversionError` ("Attempted boolean conversion of traced array").
+    Only static values (shapes, dtypes, `is None` tests, `static_argnames` parameters) can steer
+    Python control flow in traced code.
+
+    ## Example
+        @jax.jit
+        def relu_or_zero(x, training):
+            if training:              # training is traced: TracerBoolConversionError
+                x = jnp.maximum(x, 0)
+            if x.sum() > 0:           # a traced comparison
+                x = x / x.sum()
+            return x
+
+    ## Use instead
+        @partial(jax.jit, static_argnames=("training",))
+        def relu_or_zero(x, training):
+            if training:              # static: one compiled program per value
+                x = jnp.maximum(x, 0)
+            total = x.sum()
+            return jnp.where(total > 0, x / total, x)
+
+    Use `lax.cond` to choose between two computations, `lax.while_loop` for a loop whose end
+    depends on values, and `jnp.where` to select elementwise.
+
+    ## Known limits
+    Only values the code shows to be traced are reported: parameters (unless static), results of
+    `jnp`/`lax`/`jax.random` calls and arithmetic on them. Attributes of parameters
+    (`config.flag`), results of unknown functions and parameters with `None` or string defaults
+    are not assumed traced. Functions reached only through `jax.grad` are not checked: Python
+    control flow works there.
+    """
+    flow = module.flow(fn)
+    reported: set[int] = set()
+    for node in own_nodes(fn.node):
+        for condition in _conditions(node, fn, module):
+            culprit = _traced_culprit(condition.test, flow)
+            if culprit is None or id(culprit) in reported:
+                continue
+            reported.update(id(part) for part in _bool_converted_parts(condition.test))
+            if module.in_trace_aware_code(culprit, fn):
+                continue
+            yield Hit(condition.report_at, _details(condition, culprit, fn, flow))
+
+
+def _conditions(node: cst.CSTNode, fn: TracedFunction, module: ModuleAnalysis) -> Iterator[_Condition]:
+    """The expressions `node` converts to a Python bool."""
+    if isinstance(node, (cst.If, cst.While)):
+        construct = "if" if isinstance(node, cst.If) else "while"
+        yield _Condition(node.test, construct, _FIXES[construct], node.test)
+    elif isinstance(node, cst.Assert):
+        yield _Condition(node.test, "assert", _FIXES["assert"], node.test)
+    elif isinstance(node, cst.IfExp):
+        yield _Condition(node.test, "conditional expression", _FIXES["conditional expression"], node.test)
+    elif isinstance(node, cst.CompIf):
+        yield _Condition(node.test, "comprehension if", _FIXES["comprehension if"], node.test)
+    elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        yield _Condition(node.expression, "not", _FIXES["not"], node)
+    elif isinstance(node, cst.BooleanOperation):
+        # `x or default`: every operand but the last is converted to bool to pick the result.
+        yield _Condition(node.left, "and/or", _FIXES["and/or"], node)
+    elif isinstance(node, cst.Comparison):
+        yield from _comparison_conditions(node)
+    elif isinstance(node, cst.Call) and node.args:
+        converter = _BUILTIN_CONVERTERS.get(module.callee(node, fn) or "")
+        if converter is not None:
+            for arg in node.args:
+                yield _Condition(arg.value, converter, _FIXES[converter], node)
+
+
+def _comparison_conditions(node: cst.Comparison) -> Iterator[_Condition]:
+    if len(node.comparisons) > 1:
+        # `0 < x < 1` is `(0 < x) and (x < 1)`: the first result is converted to bool.
+        yield _Condition(node, "chained comparison", _FIXES["chained comparison"], node)
+    elif isinstance(node.comparisons[0].operator, (cst.In, cst.NotIn)) and isinstance(
+        node.comparisons[0].comparator, (cst.List, cst.Tuple, cst.Set)
+    ):
+        # `x in [1.0, 2.0]` compares x with each item and converts each result to bool.
+        yield _Condition(node.left, "in", _FIXES["in"], node)
+
+
+def _bool_converted_parts(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The test itself and, through `not`/`and`/`or`, each operand Python converts to bool."""
+    yield test
+    if isinstance(test, cst.BooleanOperation):
+        yield from _bool_converted_parts(test.left)
+        yield from _bool_converted_parts(test.right)
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        yield from _bool_converted_parts(test.expression)
+
+
+def _traced_culprit(test: cst.BaseExpression, flow: FunctionFlow) -> cst.BaseExpression | None:
+    """The first part of `test` that is converted to bool while traced, if any."""
+    for part in _bool_converted_parts(test):
+        if isinstance(part, cst.BooleanOperation):
+            continue
+        if isinstance(part, cst.UnaryOperation) and isinstance(part.operator, cst.Not):
+            continue
+        if isinstance(part, cst.Comparison) and len(part.comparisons) > 1:
+            first = part.comparisons[0]
+            if flow.is_traced(part.left) or flow.is_traced(first.comparator):
+                return part
+            continue
+        if flow.is_traced(part):
+            return part
+    return None
+
+
+def _details(condition: _Condition, culprit: cst.BaseExpression, fn: TracedFunction, flow: FunctionFlow) -> dict[str, str]:
+    parameter = _plain_parameter(culprit, flow)
+    where = transform_phrase(fn)
+    entry = fn.primary.entry  # static_argnames only helps on the jitted function's own parameters
+    if parameter is not None and entry is not None and entry.static_style is StaticStyle.ARGNUMS:
+        fix = f"mark it static: static_argnames=(\"{parameter}\",), or use {condition.fix}"
+        subject = f"traced parameter '{parameter}'"
+    else:
+        fix = f"use {condition.fix}"
+        subject = f"traced parameter '{parameter}'" if parameter else "a traced value"
+    return {"construct": condition.construct, "subject": subject, "where": where, "fix": fix}
+
+
+def _plain_parameter(culprit: cst.BaseExpression, flow: FunctionFlow) -> str | None:
+    if isinstance(culprit, cst.Name) and culprit.value in flow.traced_parameters:
+        return culprit.value
+    return None
+
+
+PYTHON_CONTROL_FLOW_ON_TRACED_VALUE = Rule(
+    code="JIT005",
+    name="python-control-flow-on-traced-value",
+    summary="Python if/while/assert/and/or/bool() on a traced value raises TracerBoolConversionError",
+    message="Python `{construct}` on {subject} raises TracerBoolConversionError {where}; {fix}",
+    check=find_python_control_flow,
+)
