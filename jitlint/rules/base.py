@@ -35,8 +35,8 @@ class ModuleAnalysis:
         """Whether `node` sits in code written for tracing on purpose, where rules stay silent.
 
         That is code guarded by a test for tracers (`if isinstance(x, jax.core.Tracer):`,
-        `not_jax_tracer(x) and ...`) or inside `with jax.ensure_compile_time_eval():`: the
-        author is handling trace time explicitly.
+        `not_jax_tracer(x) and ...`), inside `with jax.ensure_compile_time_eval():`, or in a
+        `try:` that catches `ConcretizationTypeError`: the author handles trace time explicitly.
         """
         scope: Scope | None = fn.scope
         while scope is not None and scope.kind is not ScopeKind.MODULE:
@@ -67,6 +67,10 @@ def _trace_aware_parts(node: cst.CSTNode, scope: Scope, resolver: NameResolver) 
         return [node]
     if isinstance(node, cst.BooleanOperation) and _mentions_tracers(node.left):
         return [node.right]
+    if isinstance(node, cst.Try) and any(
+        handler.type is not None and _mentions_tracers(handler.type) for handler in node.handlers
+    ):
+        return [node.body]  # `try: ... except jax.errors.ConcretizationTypeError:`
     if isinstance(node, cst.With) and any(
         isinstance(item.item, cst.Call)
         and resolver.canonical(item.item.func, scope) == "jax.ensure_compile_time_eval"
@@ -80,10 +84,9 @@ def _mentions_tracers(test: cst.BaseExpression) -> bool:
     """A test that asks whether values are tracers or concrete: `isinstance(x, core.Tracer)`,
     `not_jax_tracer(x)`, `is_concrete(x)`."""
     for part in (test, *descendants(test)):
-        name = part.attr.value if isinstance(part, cst.Attribute) else getattr(part, "value", None)
-        if isinstance(part, (cst.Name, cst.Attribute)) and isinstance(name, str):
-            lowered = name.lower()
-            if "tracer" in lowered or "concrete" in lowered:
+        if isinstance(part, (cst.Name, cst.Attribute)):
+            name = (part.attr if isinstance(part, cst.Attribute) else part).value.lower()
+            if "tracer" in name or "concret" in name:  # Tracer, is_concrete, Concretization...
                 return True
     return False
 
