@@ -35,9 +35,29 @@ def json_report(findings: Sequence[Finding]) -> str:
     return json.dumps(objects, indent=2) + "\n"
 
 
+def github_report(findings: Sequence[Finding]) -> str:
+    """GitHub Actions workflow commands: one `::error` annotation a finding."""
+    return "".join(
+        f"::error file={_property(f.path)},line={f.line},col={f.col},title={_property(f.code)}"
+        f"::{_data(f.message)}\n"
+        for f in findings
+    )
+
+
+def _data(text: str) -> str:
+    """Escape a workflow command's message, as GitHub's actions/toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    """Escape a workflow command's property value: `:` and `,` separate properties."""
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 REPORTERS: dict[str, Callable[[Sequence[Finding]], str]] = {
     "text": text_report,
     "json": json_report,
+    "github": github_report,
 }
 
 
