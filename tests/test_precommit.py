@@ -37,12 +37,14 @@ def checkout_snapshot(destination: Path) -> Path:
     pre-commit installs hooks from a commit; on a checkout with local changes `try-repo` adds
     only the tracked files to its temporary commit, so a new module would be left out.
     """
-    if subprocess.run(["git", "rev-parse"], cwd=REPO, env=GIT_ENV, capture_output=True).returncode:
+    command = ["git", "rev-parse", "--show-toplevel"]
+    top = subprocess.run(command, cwd=REPO, env=GIT_ENV, capture_output=True, text=True)
+    if top.returncode:
         pytest.skip("the tests do not run from a git checkout")
-    root = Path(git(REPO, "rev-parse", "--show-toplevel").strip())
+    root = Path(top.stdout.strip())
     listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for name in filter(None, listed):
-        if (root / name).is_file():  # a tracked file deleted from the work tree is not listed as such
+        if (root / name).is_file():  # a tracked file deleted from the work tree is still listed
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, destination / name)
     git(destination, "init", "-q")
