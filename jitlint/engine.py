@@ -49,12 +49,17 @@ def check_file(path: Path, config: Config, display: str | None = None) -> list[F
     return check_source(path, source, config, shown)
 
 
-def check_text(path: Path, text: str, config: Config) -> list[Finding]:
-    """Lint source text as if it were the file at `path` (used by tests and the flake8 route)."""
-    return check_source(path, Source(text), config, str(path))
+def check_text(path: Path, text: str, config: Config, *, apply_noqa: bool = True) -> list[Finding]:
+    """Lint source text as if it were the file at `path` (used by tests and the flake8 route).
+
+    With `apply_noqa=False`, `# noqa` comments are left to the caller: flake8 applies its own.
+    """
+    return check_source(path, Source(text), config, str(path), apply_noqa=apply_noqa)
 
 
-def check_source(path: Path, source: Source, config: Config, shown: str) -> list[Finding]:
+def check_source(
+    path: Path, source: Source, config: Config, shown: str, *, apply_noqa: bool = True
+) -> list[Finding]:
     if SKIP_FILE.search(source.text) or not _may_trace(source.text, config):
         return []
     try:
@@ -76,9 +81,10 @@ def check_source(path: Path, source: Source, config: Config, shown: str) -> list
         except Exception as error:  # a rule bug must not stop the other rules or files
             errors.append(_internal_error(shown, rule, error))
     findings = _locate(raw, module, shown)
-    lines = source.lines
-    kept = [finding for finding in findings if not is_suppressed(finding, lines)]
-    return sorted(kept + errors)
+    if apply_noqa:
+        lines = source.lines
+        findings = [finding for finding in findings if not is_suppressed(finding, lines)]
+    return sorted(findings + errors)
 
 
 def _may_trace(text: str, config: Config) -> bool:
