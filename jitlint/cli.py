@@ -64,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     findings.sort()
     sys.stdout.write(REPORTERS[args.format](findings))
     if args.statistics:
-        sys.stdout.write(statistics(findings))
+        # After text findings, as flake8 does; on stderr for formats that must stay parseable.
+        stream = sys.stdout if args.format == "text" else sys.stderr
+        stream.write(statistics(findings))
     if not args.quiet:
         print(summary(findings, len(files.files)), file=sys.stderr)
     if files.missing or any(finding.is_internal_error for finding in findings):
