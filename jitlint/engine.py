@@ -93,9 +93,12 @@ def _may_trace(text: str, config: Config) -> bool:
 
 
 def _run_rule(rule: Rule, traced: list[TracedFunction], analysis: ModuleAnalysis) -> Iterator[_RawHit]:
+    seen: set[int] = set()  # a node shared by several traced functions is reported once
     for fn in traced:
         for hit in rule.check(fn, analysis):
-            yield _RawHit(rule, hit, fn)
+            if id(hit.node) not in seen:
+                seen.add(id(hit.node))
+                yield _RawHit(rule, hit, fn)
 
 
 def _locate(raw: list[_RawHit], module: cst.Module, shown: str) -> list[Finding]:
@@ -113,7 +116,7 @@ def _locate(raw: list[_RawHit], module: cst.Module, shown: str) -> list[Finding]
                 line=where.start.line,
                 col=where.start.column + 1,
                 code=item.rule.code,
-                message=item.rule.format(item.hit, item.fn),
+                message=item.rule.format(item.hit, item.fn, line_of),
                 end_line=where.end.line,
                 end_col=where.end.column + 1,
                 function=item.fn.name,

@@ -662,11 +662,10 @@ class _FunctionWalker:
                 self.expression(condition.test, inner)
             clause = clause.inner_for_in
         if isinstance(node, cst.DictComp):
-            self.expression(node.key, inner)
-            self.expression(node.value, inner)
+            parts = [self.expression(node.key, inner), self.expression(node.value, inner)]
         else:
-            self.expression(node.elt, inner)
-        return UNKNOWN
+            parts = [self.expression(node.elt, inner)]
+        return STATIC if all(part is STATIC for part in parts) else UNKNOWN
 
     def call(self, node: cst.Call, env: dict[str, Kind]) -> Kind:
         arguments = [self.expression(arg.value, env) for arg in node.args]

@@ -7,11 +7,12 @@ the whole file is walked once and only traced bodies are looked at again.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from jitlint.walk import ScopeNode, all_params, dotted_name, scope_nodes
+from jitlint.walk import IN_HANDLER, IN_LOOP, ScopeNode, all_params, dotted_name, scope_nodes
 
 
 class ScopeKind(enum.Enum):
@@ -21,6 +22,20 @@ class ScopeKind(enum.Enum):
     LAMBDA = "lambda"
 
 
+class How(enum.Enum):
+    """The statement that binds a name."""
+
+    IMPORT = "import"
+    ASSIGN = "assignment"
+    AUGMENT = "augmented assignment"
+    DEFINE = "definition"  # def or class
+    PARAMETER = "parameter"
+    LOOP = "loop target"
+    WITH = "with target"
+    EXCEPT = "except target"
+    DECLARE = "global/nonlocal declaration"
+
+
 @dataclass(frozen=True)
 class Binding:
     """One way a scope binds a name: an import (with its dotted origin) or anything else."""
@@ -28,6 +43,9 @@ class Binding:
     origin: str | None  # "jax.numpy" for `import jax.numpy as jnp`; None for other bindings
     value: cst.BaseExpression | None = None  # the right-hand side of `name = value`
     in_fallback: bool = False  # inside an `except` handler: the import fallback idiom
+    how: How = How.ASSIGN
+    node: cst.CSTNode | None = None  # the statement (or target) that binds it
+    in_loop: bool = False  # inside a loop: bound again on every iteration
 
 
 @dataclass(eq=False)
@@ -41,6 +59,12 @@ class Scope:
     calls: list[cst.Call] = field(default_factory=list)
     children: list[Scope] = field(default_factory=list)
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    # Names whose object this scope changes in place: `name[k] = v`, `name.attr = v`, `del name[k]`
+    mutations: list[tuple[str, cst.CSTNode]] = field(default_factory=list)
+    # Calls and in-place changes that sit inside a loop body (by node id): they run repeatedly.
+    in_loops: set[int] = field(default_factory=set)
+    # Calls whose result is thrown away (`history.append(x)` as a statement), by node id.
+    discarded_calls: set[int] = field(default_factory=set)
 
     @property
     def qualname(self) -> str:
@@ -77,6 +101,37 @@ class Scope:
             scope = scope.parent
         return chain
 
+    def resolve(self, name: str) -> Scope | None:
+        """The scope whose binding of `name` a read in this scope sees (None: builtin or unknown).
+
+        `global name` sends the read to the module; `nonlocal name` to the enclosing functions.
+        """
+        for candidate in self.lookup_chain():
+            bindings = candidate.bindings.get(name)
+            if not bindings:
+                continue
+            declared = [b for b in bindings if b.how is How.DECLARE]
+            if declared and isinstance(declared[0].node, cst.Global):
+                return candidate.module
+            if not declared:  # with `nonlocal`, the binding lives further out
+                return candidate
+        return None
+
+    def tree(self) -> Iterator[Scope]:
+        """This scope and every scope nested in it."""
+        stack = [self]
+        while stack:
+            scope = stack.pop()
+            yield scope
+            stack.extend(reversed(scope.children))
+
+    @property
+    def module(self) -> Scope:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
 
@@ -88,17 +143,21 @@ def build_scopes(module: cst.Module) -> Scope:
     while pending:
         scope = pending.pop()
         _bind_parameters(scope)
-        for node, in_fallback in scope_nodes(scope.node):
+        for node, place in scope_nodes(scope.node):
             if isinstance(node, cst.Call):
                 scope.calls.append(node)
+                if place & IN_LOOP:
+                    scope.in_loops.add(id(node))
+            elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+                scope.discarded_calls.add(id(node.value))
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 child = Scope(node, _KIND_OF[type(node)], _name_of(node), scope)
                 scope.children.append(child)
                 pending.append(child)
                 if not isinstance(node, cst.Lambda):
-                    scope.bind(node.name.value, Binding(None, in_fallback=in_fallback))
+                    scope.bind(node.name.value, _Binder(node, place).make(How.DEFINE))
             else:
-                _record_bindings(node, scope, in_fallback)
+                _record_bindings(node, scope, _Binder(node, place))
     return root
 
 
@@ -116,18 +175,38 @@ def _name_of(node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> str:
 def _bind_parameters(scope: Scope) -> None:
     if isinstance(scope.node, (cst.FunctionDef, cst.Lambda)):
         for param in all_params(scope.node.params):
-            scope.bind(param.name.value, Binding(None))
+            scope.bind(param.name.value, Binding(None, how=How.PARAMETER, node=param))
 
 
-def _record_bindings(node: cst.CSTNode, scope: Scope, in_fallback: bool) -> None:
-    """Record the names that one statement or expression binds in `scope`."""
+@dataclass(frozen=True)
+class _Binder:
+    """Makes the bindings of one statement, which share its node and place."""
+
+    node: cst.CSTNode
+    place: int
+
+    def make(
+        self, how: How, origin: str | None = None, value: cst.BaseExpression | None = None
+    ) -> Binding:
+        return Binding(
+            origin,
+            value,
+            in_fallback=bool(self.place & IN_HANDLER) or how is How.EXCEPT,
+            how=how,
+            node=self.node,
+            in_loop=bool(self.place & IN_LOOP) or how is How.LOOP,
+        )
+
+
+def _record_bindings(node: cst.CSTNode, scope: Scope, binder: _Binder) -> None:
+    """Record the names that one statement or expression binds (or changes) in `scope`."""
     if isinstance(node, cst.Import):
         for alias in node.names:
             origin = dotted_name(alias.name)
             if origin is not None:
                 # `import jax.numpy` binds `jax`, which refers to the package `jax`.
                 first = origin.split(".", 1)[0]
-                _bind_import(scope, alias, first, first if alias.asname is None else origin, in_fallback)
+                _bind_import(scope, alias, first, first if alias.asname is None else origin, binder)
     elif isinstance(node, cst.ImportFrom):
         if isinstance(node.names, cst.ImportStar):
             return
@@ -136,32 +215,35 @@ def _record_bindings(node: cst.CSTNode, scope: Scope, in_fallback: bool) -> None
         for alias in node.names:
             name = dotted_name(alias.name)
             if name is not None:
-                _bind_import(scope, alias, name, f"{base}{separator}{name}", in_fallback)
+                _bind_import(scope, alias, name, f"{base}{separator}{name}", binder)
     elif isinstance(node, cst.Assign):
         for target in node.targets:
-            _bind_target(scope, target.target, node.value, in_fallback)
-    elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-        value = node.value if isinstance(node, cst.AnnAssign) else None
-        _bind_target(scope, node.target, value, in_fallback)
+            _bind_target(scope, target.target, node.value, binder, How.ASSIGN)
+    elif isinstance(node, cst.AnnAssign):
+        _bind_target(scope, node.target, node.value, binder, How.ASSIGN)
+    elif isinstance(node, cst.AugAssign):
+        _bind_target(scope, node.target, None, binder, How.AUGMENT)
     elif isinstance(node, (cst.For, cst.CompFor)):
-        _bind_target(scope, node.target, None, in_fallback)
+        _bind_target(scope, node.target, None, binder, How.LOOP)
     elif isinstance(node, cst.WithItem) and node.asname is not None:
-        _bind_target(scope, node.asname.name, None, in_fallback)
+        _bind_target(scope, node.asname.name, None, binder, How.WITH)
     elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-        _bind_target(scope, node.name.name, None, True)
+        _bind_target(scope, node.name.name, None, binder, How.EXCEPT)
     elif isinstance(node, cst.NamedExpr):
-        _bind_target(scope, node.target, node.value, in_fallback)
+        _bind_target(scope, node.target, node.value, binder, How.ASSIGN)
     elif isinstance(node, (cst.Global, cst.Nonlocal)):
         for item in node.names:
-            scope.bind(item.name.value, Binding(None, in_fallback=in_fallback))
+            scope.bind(item.name.value, binder.make(How.DECLARE))
+    elif isinstance(node, cst.Del):
+        _record_mutation(scope, node.target, binder)
 
 
 def _bind_import(
-    scope: Scope, alias: cst.ImportAlias, local: str, origin: str, in_fallback: bool
+    scope: Scope, alias: cst.ImportAlias, local: str, origin: str, binder: _Binder
 ) -> None:
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
         local = alias.asname.name.value
-    scope.bind(local, Binding(origin, in_fallback=in_fallback))
+    scope.bind(local, binder.make(How.IMPORT, origin))
 
 
 def _import_from_base(node: cst.ImportFrom) -> str:
@@ -175,12 +257,29 @@ def _import_from_base(node: cst.ImportFrom) -> str:
 
 
 def _bind_target(
-    scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression | None, in_fallback: bool
+    scope: Scope,
+    target: cst.BaseExpression,
+    value: cst.BaseExpression | None,
+    binder: _Binder,
+    how: How,
 ) -> None:
     if isinstance(target, cst.Name):
-        scope.bind(target.value, Binding(None, value, in_fallback))
+        scope.bind(target.value, binder.make(how, value=value))
     elif isinstance(target, (cst.Tuple, cst.List)):
         for element in target.elements:
-            _bind_target(scope, element.value, None, in_fallback)
+            _bind_target(scope, element.value, None, binder, how)
     elif isinstance(target, cst.StarredElement):
-        _bind_target(scope, target.value, None, in_fallback)
+        _bind_target(scope, target.value, None, binder, how)
+    else:
+        _record_mutation(scope, target, binder)
+
+
+def _record_mutation(scope: Scope, target: cst.BaseExpression, binder: _Binder) -> None:
+    """`cache[k] = v`, `obj.a = v`, `del d[k]`: the object named at the root changes in place."""
+    root = target
+    while isinstance(root, (cst.Subscript, cst.Attribute)):
+        root = root.value
+    if isinstance(root, cst.Name) and root is not target:
+        scope.mutations.append((root.value, binder.node))
+        if binder.place & IN_LOOP:
+            scope.in_loops.add(id(binder.node))

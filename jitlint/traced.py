@@ -129,7 +129,7 @@ def find_traced_functions(
 ) -> list[TracedFunction]:
     """Every traced function of the module, in source order of definition."""
     finder = _Finder(resolver, entries)
-    scopes = list(_all_scopes(root))
+    scopes = list(root.tree())
     finder.index(scopes)
     for scope in scopes:
         if isinstance(scope.node, cst.FunctionDef):
@@ -139,13 +139,6 @@ def find_traced_functions(
     finder.propagate()
     return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
 
-
-def _all_scopes(root: Scope) -> Iterator[Scope]:
-    stack = [root]
-    while stack:
-        scope = stack.pop()
-        yield scope
-        stack.extend(reversed(scope.children))
 
 
 class _Finder:
@@ -315,7 +308,7 @@ class _Finder:
         is_method = home.kind is ScopeKind.CLASS
         calls = [
             call
-            for scope in _all_scopes(home if not is_method else _module_of(home))
+            for scope in (home.module if is_method else home).tree()
             for call in scope.calls
             if (isinstance(call.func, cst.Name) and call.func.value in names)
             or (is_method and isinstance(call.func, cst.Attribute) and call.func.attr.value in names)
@@ -442,12 +435,6 @@ class _Bound:
 
     def plus(self, positional: int, names: frozenset[str]) -> _Bound:
         return _Bound(self.positional + positional, self.names | names, self.ambiguous)
-
-
-def _module_of(scope: Scope) -> Scope:
-    while scope.parent is not None:
-        scope = scope.parent
-    return scope
 
 
 def _is_self(expression: cst.BaseExpression) -> bool:

@@ -62,28 +62,35 @@ def descendants(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(_reversed_children(node))
 
 
-def scope_nodes(scope: ScopeNode) -> Iterator[tuple[cst.CSTNode, bool]]:
-    """Each node a scope itself evaluates, in source order, with whether it sits in an `except`
-    handler (where bindings are import fallbacks such as `except ImportError: jax = None`).
+# Where a node sits in its scope, as bit flags (cheap to carry on the walk's stack).
+IN_HANDLER = 1  # inside an `except` handler, where bindings are import fallbacks
+IN_LOOP = 2  # inside a `for` or `while` body, where bindings happen again and again
+
+
+def scope_nodes(scope: ScopeNode) -> Iterator[tuple[cst.CSTNode, int]]:
+    """Each node a scope itself evaluates, in source order, with its place flags.
 
     Nested functions, lambdas and classes are yielded but their bodies are not entered: only
     their decorators, defaults, annotations and bases, which the enclosing scope evaluates.
     """
     top = scope.body if isinstance(scope, cst.Module) else [scope.body]
-    stack: list[tuple[cst.CSTNode, bool]] = [(node, False) for node in reversed(top)]
+    stack: list[tuple[cst.CSTNode, int]] = [(node, 0) for node in reversed(top)]
     while stack:
-        node, in_handler = stack.pop()
-        yield node, in_handler
+        node, place = stack.pop()
+        yield node, place
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             parts = list(outer_parts(node))
         else:
             parts = list(children(node))
-        in_handler = in_handler or isinstance(node, cst.ExceptHandler)
-        stack.extend((part, in_handler) for part in reversed(parts))
+        if isinstance(node, cst.ExceptHandler):
+            place |= IN_HANDLER
+        elif isinstance(node, (cst.For, cst.While)):
+            place |= IN_LOOP
+        stack.extend((part, place) for part in reversed(parts))
 
 
 def own_nodes(scope: ScopeNode) -> Iterator[cst.CSTNode]:
-    """The nodes of a scope's own body (see scope_nodes), without the handler flag."""
+    """The nodes of a scope's own body (see scope_nodes), without the place flags."""
     for node, _ in scope_nodes(scope):
         yield node
 

@@ -22,10 +22,34 @@ Each example runs after `jax.clear_caches()`. For the codes in `CHECKS`:
   function that contains it (for raising codes: some example raised an accepted exception there).
 
 So functions without a label must run cleanly, and each label is the line where JAX fails.
+
+Some pitfalls do not raise: they misbehave. For their codes an example can be a *probe*, a
+dataclass from this module (import it inside `jax_examples`: `from test_labels import StaleProbe`)
+whose `call` is an example as above. The probe runs its own protocol and reports whether JAX
+showed the pitfall:
+
+- `StaleProbe(call, change)` (JIT001): call, then `change()` (a zero-argument callable that
+  rebinds or mutates what the function reads, through the fixture's own code where possible),
+  call again with the same shapes, and call once more under `jax.disable_jit()`. Shown: the second
+  call differs from the eager one (the cached trace froze the old value). If the first call
+  already equals the eager one, the change changed nothing and the probe fails.
+- `LeakProbe(call, written)` (JIT002): call, then walk `written()` (the global's value, the
+  container or the object the function writes to) through lists, tuples, sets, dicts and object
+  attributes. Shown: it holds a `jax.core.Tracer`.
+- `IteratorProbe(call)` (JIT004): call twice under `jax.disable_jit()`, then twice traced
+  (after `jax.clear_caches()`), all with the same shapes. Shown: the eager calls differ but the
+  traced ones are equal (the iterator advanced only while tracing), or the eager calls agree but
+  the traced call disagrees with them (the trace consumed a different number of items than the
+  Python code). The iterator must hold enough items for four calls.
+
+For such a code a label is confirmed when some probe of the function showed the pitfall, and a
+function whose probe shows a pitfall must carry a label of that code somewhere in its lines. A
+probe observes the whole function, not a line: keep one such label per function.
 """
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import inspect
 import re
@@ -38,6 +62,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import jax
+import numpy as np
 import pytest
 from test_fixtures import FIXTURES, expected
 
@@ -51,16 +76,21 @@ class FunctionRun:
 
     name: str
     lines: range
-    examples: tuple[Callable[[], object], ...]
+    examples: tuple[object, ...]
     outcomes: tuple[Outcome, ...]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One example's result: the exception it raised (if any) and the fixture line it ended on."""
+    """One example's result: the exception it raised (if any) and the fixture line it ended on.
+
+    For a probe example: its class, and whether it showed its pitfall.
+    """
 
     error: Exception | None
     line: int | None
+    probe: type | None = None
+    shown: bool = False
 
 
 class LabelCheck(Protocol):
@@ -96,8 +126,125 @@ class RaisesAtLine:
         )
 
 
+# ---------------------------------------------------------------------------------------------
+# Pitfalls that misbehave without raising: probes (see the module docstring).
+
+
+class ProbeFailed(Exception):
+    """A probe example that cannot show anything (reported like any unexplained error)."""
+
+
+def same(a: object, b: object) -> bool:
+    """Equal results: the same pytree structure and equal leaves (shapes and values)."""
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    return tree_a == tree_b and all(
+        np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y))
+        for x, y in zip(leaves_a, leaves_b)
+    )
+
+
+@dataclass(frozen=True)
+class StaleProbe:
+    """JIT001: after `change()`, a second call with the same shapes still gives the old result."""
+
+    call: Any  # an example: (args, kwargs) or a zero-argument callable
+    change: Callable[[], object]
+
+    def shows(self, call: Callable[[], object]) -> bool:
+        before = call()
+        self.change()
+        after = call()
+        with jax.disable_jit():
+            eager = call()
+        if same(before, eager):
+            raise ProbeFailed("the change did not change the eager result: the probe shows nothing")
+        return not same(after, eager)
+
+
+def reachable(root: object, depth: int = 4) -> Iterator[object]:
+    """`root` and what it holds: container items, dict keys and values, instance attributes."""
+    seen: set[int] = set()
+    stack = [(root, 0)]
+    while stack:
+        value, level = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        yield value
+        if level == depth or isinstance(value, (str, bytes, jax.Array, np.ndarray)):
+            continue
+        if isinstance(value, dict):
+            children: list[object] = [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple, set, frozenset, collections.deque)):
+            children = list(value)
+        elif hasattr(value, "__dict__") and not callable(value) and not isinstance(value, ModuleType):
+            children = list(vars(value).values())  # instances; classes and functions are callable
+        else:
+            children = []
+        stack.extend((child, level + 1) for child in children)
+
+
+@dataclass(frozen=True)
+class LeakProbe:
+    """JIT002: after one call, what the function writes to holds a tracer."""
+
+    call: Any  # an example: (args, kwargs) or a zero-argument callable
+    written: Callable[[], object]  # the global's value, the container or the object written to
+
+    def shows(self, call: Callable[[], object]) -> bool:
+        call()
+        jax.effects_barrier()  # host callbacks have run
+        return any(isinstance(value, jax.core.Tracer) for value in reachable(self.written()))
+
+
+@dataclass(frozen=True)
+class IteratorProbe:
+    """JIT004: traced calls do not consume the iterator the way the Python code does."""
+
+    call: Any  # an example: (args, kwargs) or a zero-argument callable
+
+    def shows(self, call: Callable[[], object]) -> bool:
+        with jax.disable_jit():
+            eager = (call(), call())
+        jax.clear_caches()
+        traced = (call(), call())
+        if same(*eager):  # each call starts afresh: the trace must agree with Python
+            return not same(traced[0], eager[0])
+        return same(*traced)  # each call advances the iterator: so must the traced calls
+
+
+PROBES = (StaleProbe, LeakProbe, IteratorProbe)
+
+
+@dataclass(frozen=True)
+class Misbehaves:
+    """The pitfall does not raise (or only in some forms): a probe of the function shows it."""
+
+    probe: type
+    raising: RaisesAtLine | None = None  # forms that do raise while JAX traces
+
+    def explains(self, error: Exception) -> bool:
+        return self.raising is not None and self.raising.explains(error)
+
+    def confirms(self, run: FunctionRun, line: int) -> bool:
+        if any(outcome.probe is self.probe and outcome.shown for outcome in run.outcomes):
+            return True
+        return self.raising is not None and self.raising.confirms(run, line)
+
+
 # One entry per code with a run-time observable. A code not listed here is not checked.
 CHECKS: dict[str, LabelCheck] = {
+    # stale-captured-value: a cached trace keeps the value a global or closure had when traced
+    "JIT001": Misbehaves(StaleProbe),
+    # external-state-written: a global, container or attribute written while tracing holds a tracer
+    "JIT002": Misbehaves(LeakProbe),
+    # external-iterator: the iterator advances while tracing, not on every call; as a lax operand
+    # it is rejected while tracing
+    "JIT004": Misbehaves(
+        IteratorProbe,
+        raising=RaisesAtLine(raises=(), plain=((TypeError, re.compile(r"is not a valid JAX type")),)),
+    ),
     # python-control-flow-on-traced-value: `if t`, `t and u`, `min(t)`, `bool(t)` ...
     "JIT005": RaisesAtLine(raises=(jax.errors.TracerBoolConversionError,)),
     # concretization-of-traced-value: `float(t)`, `np.asarray(t)`, `range(t)`, `jnp.zeros(t)` ...
@@ -186,10 +333,13 @@ def innermost_line(error: BaseException, path: Path) -> int | None:
     return line
 
 
-def run_example(thunk: Callable[[], object], path: Path) -> Outcome:
+def run_example(target: Any, example: Any, path: Path) -> Outcome:
     jax.clear_caches()  # a cached trace would skip the body
     try:
-        thunk()
+        if isinstance(example, PROBES):
+            shown = example.shows(as_thunk(target, example.call))
+            return Outcome(None, None, type(example), shown)
+        as_thunk(target, example)()
     except Exception as error:  # the outcome under test
         return Outcome(error, innermost_line(error, path))
     return Outcome(None, None)
@@ -197,9 +347,9 @@ def run_example(thunk: Callable[[], object], path: Path) -> Outcome:
 
 def run_function(module: ModuleType, path: Path, name: str, examples: Any) -> FunctionRun:
     target = resolve(module, name)
-    thunks = tuple(as_thunk(target, example) for example in examples)
-    outcomes = tuple(run_example(thunk, path) for thunk in thunks)
-    return FunctionRun(name, source_lines(target, path), thunks, outcomes)
+    lines = source_lines(target, path)
+    outcomes = tuple(run_example(target, example, path) for example in examples)
+    return FunctionRun(name, lines, tuple(examples), outcomes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +357,8 @@ def run_function(module: ModuleType, path: Path, name: str, examples: Any) -> Fu
 
 
 def describe(outcome: Outcome) -> str:
+    if outcome.probe is not None and outcome.error is None:
+        return f"{outcome.probe.__name__} {'showed the pitfall' if outcome.shown else 'showed nothing'}"
     if outcome.error is None:
         return "ran without error"
     first = str(outcome.error).splitlines()[0] if str(outcome.error) else ""
@@ -222,6 +374,20 @@ def unexplained_errors(run: FunctionRun, labels: dict[int, set[str]]) -> Iterato
         if not any(CHECKS[code].explains(outcome.error) for code in codes):
             where = sorted(codes) or "no label in this function"
             yield f"{run.name} example {index}: {describe(outcome)} ({where})"
+
+
+def unlabelled_symptoms(run: FunctionRun, labels: dict[int, set[str]]) -> Iterator[str]:
+    """Probe examples that showed a pitfall in a function carrying no label of its code."""
+    for index, outcome in enumerate(run.outcomes):
+        if not outcome.shown:
+            continue
+        codes = {
+            code
+            for code, check in CHECKS.items()
+            if isinstance(check, Misbehaves) and check.probe is outcome.probe
+        }
+        if not any(codes & labels.get(line, set()) for line in run.lines):
+            yield f"{run.name} example {index}: {describe(outcome)}, but it has no {sorted(codes)} label"
 
 
 def unconfirmed_labels(run: FunctionRun, labels: dict[int, set[str]]) -> Iterator[str]:
@@ -252,6 +418,7 @@ def problems_in_module(module: ModuleType, path: Path, labels: dict[int, set[str
             problems.append(f"jax_examples entry {name!r} has no examples")
         runs.append(run)
         problems += unexplained_errors(run, labels)
+        problems += unlabelled_symptoms(run, labels)
         problems += unconfirmed_labels(run, labels)
     for line in sorted(labels):
         if not any(line in run.lines for run in runs):
@@ -262,6 +429,8 @@ def problems_in_module(module: ModuleType, path: Path, labels: dict[int, set[str
 @pytest.mark.parametrize(
     "path", LABEL_FILES, ids=[p.relative_to(FIXTURES).as_posix() for p in LABEL_FILES]
 )
+# JAX 0.10.2 warns before rejecting an iterator passed to lax as an operand (JIT004 fixtures).
+@pytest.mark.filterwarnings("ignore:Python iterable type .* is treated as a leaf:DeprecationWarning")
 def test_labels_match_jax(path: Path) -> None:
     problems = label_problems(path)
     assert not problems, f"{path.name}:\n" + "\n".join(problems)

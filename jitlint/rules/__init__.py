@@ -9,10 +9,15 @@ JIT900 unparseable file, JIT901 unreadable file, JIT902 internal rule error.
 from jitlint.rules.base import Rule
 from jitlint.rules.concretization import CONCRETIZATION_OF_TRACED_VALUE
 from jitlint.rules.control_flow import PYTHON_CONTROL_FLOW_ON_TRACED_VALUE
+from jitlint.rules.external_state import EXTERNAL_STATE_WRITTEN, STALE_CAPTURED_VALUE
+from jitlint.rules.iterators import EXTERNAL_ITERATOR
 from jitlint.rules.printing import PRINT_IN_TRACED_FUNCTION
 
 ALL_RULES: tuple[Rule, ...] = (
+    STALE_CAPTURED_VALUE,
+    EXTERNAL_STATE_WRITTEN,
     PRINT_IN_TRACED_FUNCTION,
+    EXTERNAL_ITERATOR,
     PYTHON_CONTROL_FLOW_ON_TRACED_VALUE,
     CONCRETIZATION_OF_TRACED_VALUE,
 )

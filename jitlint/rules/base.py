@@ -97,6 +97,8 @@ class Hit:
 
     node: cst.CSTNode
     details: Mapping[str, str] = field(default_factory=dict)
+    # Placeholders filled with the line of another node, once positions are known.
+    lines: Mapping[str, cst.CSTNode] = field(default_factory=dict)
 
 
 CheckFunction = Callable[[TracedFunction, ModuleAnalysis], Iterator[Hit]]
@@ -117,8 +119,9 @@ class Rule:
         """The check function's docstring: What it does, Why is this bad?, Example, Use instead."""
         return inspect.getdoc(self.check) or ""
 
-    def format(self, hit: Hit, fn: TracedFunction) -> str:
-        return self.message.format(function=fn.name, **hit.details)
+    def format(self, hit: Hit, fn: TracedFunction, line_of: Callable[[cst.CSTNode], int]) -> str:
+        lines = {key: str(line_of(node)) for key, node in hit.lines.items()}
+        return self.message.format(function=fn.name, **hit.details, **lines)
 
 
 def transform_phrase(fn: TracedFunction) -> str:
