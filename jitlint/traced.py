@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -24,8 +25,10 @@ from jitlint.entrypoints import (
 )
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
-from jitlint.walk import all_params, dotted_name
+from jitlint.walk import all_params, call_argument, dotted_name
 
+
+T = TypeVar("T")
 
 class RouteKind(enum.IntEnum):
     """How JAX reaches a function; lower values are the more direct explanations."""
@@ -215,7 +218,7 @@ class _Finder:
             if entry is None:
                 continue
             for slot in entry.slots:
-                argument = _argument(call, slot.position, slot.keyword)
+                argument = call_argument(call, slot.position, slot.keyword)
                 if argument is None:
                     continue
                 functions = (
@@ -441,16 +444,6 @@ def _is_self(expression: cst.BaseExpression) -> bool:
     return isinstance(expression, cst.Name) and expression.value in ("self", "cls")
 
 
-def _argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [arg for arg in call.args if arg.keyword is None]
-    if any(arg.star for arg in positional[: position + 1]):
-        return None
-    return positional[position].value if position < len(positional) else None
-
-
 def _static_parameters(
     entry: EntryPoint,
     options: cst.Call | None,
@@ -473,8 +466,8 @@ def _static_parameters(
     if passed is not None:
         static.update(param.name.value for param in parameters[passed:] if param.default is not None)
     if entry.static_style is StaticStyle.ARGNUMS and options is not None:
-        numbers = _option(options, entry.static_argnums_keyword)
-        names = _option(options, "static_argnames")
+        numbers = call_argument(options, None, entry.static_argnums_keyword)
+        names = call_argument(options, None, "static_argnames")
         parsed_numbers = _literal_ints(numbers)
         parsed_names = _literal_strings(names)
         if parsed_numbers is None or parsed_names is None:
@@ -492,7 +485,7 @@ def _static_parameters(
                     static.add(positional[index])
                     unknown |= set(positional[:index])
     elif entry.static_style is StaticStyle.IN_AXES and options is not None:
-        axes = _argument(options, 1, "in_axes")
+        axes = call_argument(options, 1, "in_axes")
         if isinstance(axes, (cst.Tuple, cst.List)):
             for index, element in enumerate(axes.elements):
                 if index < len(positional) and _is_none(element.value):
@@ -506,49 +499,37 @@ def _static_parameters(
     )
 
 
-def _option(call: cst.Call, keyword: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    return None
-
-
 def _literal_ints(node: cst.BaseExpression | None) -> set[int] | None:
     """`1`, `-1`, `(0, 2)`; None when the value is not a literal."""
-    if node is None:
-        return set()
-    if isinstance(node, cst.Integer):
-        return {int(node.value, 0)}
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = _literal_ints(node.expression)
-        return None if inner is None else {-value for value in inner}
-    if isinstance(node, (cst.Tuple, cst.List)):
-        result: set[int] = set()
-        for element in node.elements:
-            values = _literal_ints(element.value)
-            if values is None:
-                return None
-            result |= values
-        return result
-    return None
+    return _literals(node, _int_value)
 
 
 def _literal_strings(node: cst.BaseExpression | None) -> set[str] | None:
     """`"n"`, `("n", "m")`; None when the value is not a literal."""
+    return _literals(node, _string_value)
+
+
+def _literals(node: cst.BaseExpression | None, value_of: Callable[[cst.BaseExpression], T | None]) -> set[T] | None:
+    """The values of a literal or a tuple/list of literals; an empty set for no argument."""
     if node is None:
         return set()
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return {value} if isinstance(value, str) else None
-    if isinstance(node, (cst.Tuple, cst.List)):
-        result: set[str] = set()
-        for element in node.elements:
-            values = _literal_strings(element.value)
-            if values is None:
-                return None
-            result |= values
-        return result
+    elements = [element.value for element in node.elements] if isinstance(node, (cst.Tuple, cst.List)) else [node]
+    values = [value_of(element) for element in elements]
+    return None if any(value is None for value in values) else {value for value in values if value is not None}
+
+
+def _int_value(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value, 0)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = _int_value(node.expression)
+        return None if inner is None else -inner
     return None
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

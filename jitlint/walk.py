@@ -140,3 +140,22 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
+
+
+def call_argument(call: cst.Call, position: int | None, keyword: str) -> cst.BaseExpression | None:
+    """The argument a call passes for a parameter, by keyword or by position (None: absent, or
+    hidden behind a `*args` before it)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    if position is None:
+        return None
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in positional[: position + 1]):
+        return None
+    return positional[position].value if position < len(positional) else None
+
+
+def source_text(node: cst.CSTNode) -> str:
+    """The code of a node, for messages (`self.history`, `iter(xs)`)."""
+    return cst.Module(body=[]).code_for_node(node)

@@ -10,7 +10,7 @@ import libcst as cst
 from jitlint.flow import FunctionFlow
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, transform_phrase
 from jitlint.traced import TracedFunction
-from jitlint.walk import own_nodes
+from jitlint.walk import call_argument, own_nodes
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,12 @@ def _call_pitfall(node: cst.Call, fn: TracedFunction, module: ModuleAnalysis, fl
         return _Pitfall(f"math.{name}() of a traced value", CONCRETIZATION, f"use jnp.{name}(...)")
     if callee in _SHAPE_ARGUMENTS:
         position, keyword = _SHAPE_ARGUMENTS[callee]
-        shapes = values if callee == "jax.numpy.arange" else [_argument(node, position, keyword)]
+        shapes = values if callee == "jax.numpy.arange" else [call_argument(node, position, keyword)]
         if any(shape is not None and _has_traced_part(shape, flow) for shape in shapes):
             short = callee.replace("jax.numpy.", "jnp.").replace("jax.", "")
             error = CONCRETIZATION if callee.endswith(("arange", "linspace")) else "TypeError (shapes must be concrete)"
             return _Pitfall(f"a traced shape or size in {short}()", error, "make it static (static_argnames) or derive it from x.shape")
-    if callee in _DATA_DEPENDENT_SIZE and traced_argument and _argument(node, 99, "size") is None:
+    if callee in _DATA_DEPENDENT_SIZE and traced_argument and call_argument(node, None, "size") is None:
         short = callee.replace("jax.numpy.", "jnp.")
         return _Pitfall(f"{short}() of a traced value without size=", CONCRETIZATION, f"pass a static size=, e.g. {short}(x, size=n)")
     if callee == "jax.numpy.where" and len(node.args) == 1 and traced_argument:
@@ -206,14 +206,6 @@ def _is_python_sequence(node: cst.BaseExpression, fn: TracedFunction) -> bool:
         if bindings:
             return all(isinstance(binding.value, (cst.List, cst.Tuple, cst.ListComp)) for binding in bindings)
     return False
-
-
-def _argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
-    return positional[position].value if position < len(positional) else None
 
 
 def _has_traced_part(shape: cst.BaseExpression, flow: FunctionFlow) -> bool:

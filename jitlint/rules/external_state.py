@@ -12,7 +12,7 @@ from jitlint.flow import Kind
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule
 from jitlint.scopes import Binding, How, Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
-from jitlint.walk import descendants, own_nodes
+from jitlint.walk import descendants, own_nodes, source_text
 
 # Methods that change a list, dict, set or deque in place.
 CONTAINER_MUTATORS = frozenset(
@@ -398,7 +398,7 @@ class _Writes:
             return f"{kind} '{target.value}'"
         root = _root_name(target)
         if root is not None and root is not target and self._is_outer(root):
-            return f"'{_text(target)}'" if root.value == "self" else f"'{root.value}'"
+            return f"'{source_text(target)}'" if root.value == "self" else f"'{root.value}'"
         return None
 
     def _mutated_by_call(self, call: cst.Call) -> str | None:
@@ -413,7 +413,7 @@ class _Writes:
         # The method name says "container" on its own, or the outer name is bound to one.
         container = isinstance(owner, cst.Name) and self._is_container_name(owner.value)
         if method in (CONTAINER_MUTATORS if container else UNAMBIGUOUS_MUTATORS):
-            return f"'{_text(owner)}'"
+            return f"'{source_text(owner)}'"
         return None
 
     def _is_container_name(self, name: str) -> bool:
@@ -463,10 +463,6 @@ def _state_is_managed(fn: TracedFunction, module: ModuleAnalysis) -> bool:
         if origin.startswith(("flax.", "equinox.")):
             return True
     return False
-
-
-def _text(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 EXTERNAL_STATE_WRITTEN = Rule(

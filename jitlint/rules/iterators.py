@@ -9,7 +9,7 @@ import libcst as cst
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule
 from jitlint.scopes import Binding, How, Scope
 from jitlint.traced import TracedFunction
-from jitlint.walk import descendants, own_nodes
+from jitlint.walk import call_argument, descendants, own_nodes, source_text
 
 # Calls that return a one-shot iterator rather than a container.
 ITERATOR_FACTORIES = frozenset(
@@ -67,9 +67,9 @@ def find_external_iterators(fn: TracedFunction, module: ModuleAnalysis) -> Itera
     for node in own_nodes(fn.node):
         if isinstance(node, cst.Call) and module.callee(node, fn) == "builtins.next" and node.args:
             if _is_outer_iterator(node.args[0].value, fn, module):
-                yield Hit(node, {"use": "next() on", "source": _text(node.args[0].value)})
+                yield Hit(node, {"use": "next() on", "source": source_text(node.args[0].value)})
         elif isinstance(node, cst.For) and _is_outer_iterator(node.iter, fn, module):
-            yield Hit(node, {"use": "a loop over", "source": _text(node.iter)})
+            yield Hit(node, {"use": "a loop over", "source": source_text(node.iter)})
     for route in fn.routes:
         # `lax.scan(body, init, iter(xs))`: reported at the lax call, once per call.
         if route.entry is not None and route.entry.name in LAX_OPERANDS and isinstance(route.site, cst.Call):
@@ -107,20 +107,10 @@ def _receives_iterator(parameter: str, function: Scope, module: ModuleAnalysis) 
         for call in scope.calls:
             if not (isinstance(call.func, cst.Name) and call.func.value == function.name):
                 continue
-            argument = _argument_for(call, index, parameter)
+            argument = call_argument(call, index, parameter)
             if argument is not None and _is_iterator_value(argument, scope, module):
                 return True
     return False
-
-
-def _argument_for(call: cst.Call, index: int | None, keyword: str) -> cst.BaseExpression | None:
-    positional = [arg for arg in call.args if arg.keyword is None]
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    if index is not None and index < len(positional) and not any(arg.star for arg in positional[: index + 1]):
-        return positional[index].value
-    return None
 
 
 def _is_iterator_value(node: cst.BaseExpression, scope: Scope, module: ModuleAnalysis) -> bool:
@@ -176,12 +166,8 @@ def _iterator_operand(
             operand = positional[position]
             for part in (operand, *descendants(operand)):
                 if isinstance(part, cst.BaseExpression) and _is_iterator_value(part, scope, module):
-                    return _text(part)
+                    return source_text(part)
     return None
-
-
-def _text(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 EXTERNAL_ITERATOR = Rule(
