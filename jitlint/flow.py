@@ -75,7 +75,7 @@ STATIC_JAX_FUNCTIONS = frozenset(
         "jax.dtypes.canonicalize_dtype", "jax.dtypes.result_type", "jax.dtypes.issubdtype",
         "jax.tree_util.tree_structure", "jax.tree.structure", "jax.numpy.isscalar",
         "jax.core.is_concrete", "jax.numpy.broadcast_shapes", "jax.lax.broadcast_shapes",
-        "jax.eval_shape", "jax.ShapeDtypeStruct", "jax.numpy.iinfo", "jax.tree_util.tree_flatten",
+        "jax.eval_shape", "jax.ShapeDtypeStruct", "jax.tree_util.tree_flatten",
     }
 )
 # Packages whose calls return arrays: traced inside jit, whatever the arguments.
@@ -490,7 +490,7 @@ class _FunctionWalker:
         """`for i, x in enumerate(xs)`: i is static; `for a, b in zip(xs, ys)`: each its own."""
         parts = self.zipped_kinds(iterable, env)
         if parts is not None and isinstance(target, (cst.Tuple, cst.List)) and len(parts) == len(target.elements):
-            for element_node, part in zip(target.elements, parts):
+            for element_node, part in zip(target.elements, parts, strict=True):
                 self.bind(element_node.value, part, env)
         else:
             self.bind(target, element, env)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from jitlint.walk import IN_HANDLER, IN_LOOP, ScopeNode, all_params, dotted_name, scope_nodes
+from jitlint.walk import (
+    IN_HANDLER,
+    IN_LOOP,
+    ScopeNode,
+    all_params,
+    dotted_name,
+    scope_nodes,
+)
 
 
 class ScopeKind(enum.Enum):

@@ -9,9 +9,9 @@ transitively and cycle-safe.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import libcst as cst
 
@@ -26,7 +26,6 @@ from jitlint.entrypoints import (
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.walk import all_params, call_argument, dotted_name
-
 
 T = TypeVar("T")
 

@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli import CLEAN, JITTED_PRINT, REPO, Result, jitlint, jitlint_table, run, write
+from test_cli import (
+    CLEAN,
+    JITTED_PRINT,
+    REPO,
+    Result,
+    jitlint,
+    jitlint_table,
+    run,
+    write,
+)
 
 from jitlint import flake8_plugin
 from jitlint.config import Config
