@@ -63,7 +63,9 @@ def find_python_control_flow(fn: TracedFunction, module: ModuleAnalysis) -> Iter
     ## Why is this bad?
     Under `jax.jit` (and `vmap`, `pmap`, `lax.scan`/`cond`/`while_loop` bodies, ...) the
     arguments are abstract tracers without values, so Python cannot decide which branch to run:
-    JAX raises `TracerBoolConversionError` ("Attempted boolean conversion of traced array").
+    JAX raises `TracerBoolConversionError` ("Attempted boolean conversion of traced array"; for
+    an array with more than one element, Python's `ValueError` "The truth value of an array
+    with more than one element is ambiguous" comes first).
     Only static values (shapes, dtypes, `is None` tests, `static_argnames` parameters) can steer
     Python control flow in traced code.
 
