@@ -138,7 +138,11 @@ def _example_comments(node: cst.FunctionDef | cst.Lambda) -> tuple[str, ...]:
     """`# jitlint: example ...` comments in the lines above the def and between its decorators."""
     if not isinstance(node, cst.FunctionDef):
         return ()
-    lines = [*node.leading_lines, *(line for decorator in node.decorators for line in decorator.leading_lines)]
+    lines = [
+        *node.leading_lines,
+        *(line for decorator in node.decorators for line in decorator.leading_lines),
+        *node.lines_after_decorators,
+    ]
     bodies = []
     for line in lines:
         match = None if line.comment is None else EXAMPLE_COMMENT.match(line.comment.value)

@@ -39,8 +39,12 @@ def confirm_module(request: Request) -> Report:
     sys.dont_write_bytecode = True  # leave no __pycache__ in the user's project
     warnings.simplefilter("ignore")
     started = time.perf_counter()
-    from jitlint.confirm import checks  # imports jax
+    import jax
 
+    from jitlint.confirm import checks
+
+    if _wants_64_bits(request):  # f64 and i64 examples would silently become 32-bit otherwise
+        jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
     after_jax = time.perf_counter()
     module, failure = import_user_module(request)
     if module is None:
@@ -54,6 +58,11 @@ def confirm_module(request: Request) -> Report:
         ]
     finished = time.perf_counter()
     return Report(tuple(results), round(after_jax - started, 4), round(finished - after_jax, 4))
+
+
+def _wants_64_bits(request: Request) -> bool:
+    text = json.dumps([check.arguments for check in request.checks])
+    return '"f64"' in text or '"i64"' in text
 
 
 def import_user_module(request: Request) -> tuple[ModuleType | None, str]:
