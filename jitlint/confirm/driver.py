@@ -15,8 +15,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,25 +66,31 @@ def confirm_findings(findings: Sequence[Finding], options: ConfirmOptions) -> Ou
         if check is not None:
             requests.setdefault(finding.path, []).append(check)
     timings: list[ModuleTiming] = []
-    done = 0
-    jobs = max(1, min(options.jobs, len(requests) or 1))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    for path, result in _run_children(requests, options):
+        found, timing = _read(result, requests[path], path)
+        verdicts.update(found)
+        if timing is not None:
+            timings.append(timing)
+    confirmed = [replace(finding, confirmation=verdicts[index]) for index, finding in enumerate(findings)]
+    return Outcome(confirmed, timings)
+
+
+def _run_children(requests: dict[str, list[Check]], options: ConfirmOptions) -> Iterator[tuple[str, _ChildResult]]:
+    """One child per module, `jobs` at a time; results as they finish, with progress."""
+    if not requests:
+        return
+    total = len(requests)
+    with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, total))) as pool:
         futures = {
-            path: pool.submit(_run_child, _request(path, checks), options.timeout)
+            pool.submit(_run_child, _request(path, checks), options.timeout): path
             for path, checks in requests.items()
         }
         if options.progress is not None:
-            options.progress(0, len(futures))
-        for path, future in futures.items():
-            found, timing = _read(future.result(), requests[path], path)
-            verdicts.update(found)
-            if timing is not None:
-                timings.append(timing)
-            done += 1
+            options.progress(0, total)
+        for done, future in enumerate(as_completed(futures), 1):
+            yield futures[future], future.result()
             if options.progress is not None:
-                options.progress(done, len(futures))
-    confirmed = [replace(finding, confirmation=verdicts[index]) for index, finding in enumerate(findings)]
-    return Outcome(confirmed, timings)
+                options.progress(done, total)
 
 
 def _plan(index: int, finding: Finding, options: ConfirmOptions, verdicts: dict[int, Confirmation]) -> Check | None:
@@ -145,8 +151,10 @@ def _run_child(request: Request, timeout: float) -> _ChildResult:
         try:
             _, stderr = process.communicate(json.dumps(request.to_json()).encode(), timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
-            return _ChildResult(None, f"timed out after {timeout:g} s")
+            _kill_group(process)  # also what the module started, which may hold our pipe open
+            if not report_path.is_file():
+                return _ChildResult(None, f"timed out after {timeout:g} s")
+            stderr = b""
         if report_path.is_file():
             return _ChildResult(Report.from_json(json.loads(report_path.read_text(encoding="utf-8"))))
         last = stderr.decode("utf-8", "replace").strip().splitlines()
