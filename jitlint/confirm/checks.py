@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import copy
 import importlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import CellType, ModuleType
@@ -337,7 +338,7 @@ def check_external_write(check: Check, subject: Subject, session: Session) -> Ve
     name = check.target.subject
     watch = session.watches.get(name or "")
     if watch is None:
-        return UNVERIFIED, f"cannot find what '{name}' is at run time (a module global or closure)"
+        return _leak_check(check, subject, name)
     if not _ran(check, session.first):
         return _not_reached(check, session.first)
     if watch.new_tracers:
@@ -346,6 +347,18 @@ def check_external_write(check: Check, subject: Subject, session: Session) -> Ve
     if check.target.caches and session.second is not None and before != after_first == after_second:
         return CONFIRMED, f"tracing changed '{name}', a second call with the same shapes did not: the update is lost"
     return NOT_REPRODUCED, f"line {check.line} ran while tracing, but '{name}' holds no tracer afterwards"
+
+
+def _leak_check(check: Check, subject: Subject, name: str | None) -> Verdict:
+    """When the written object cannot be found, JAX's own leak checker can still name it: a
+    leaked tracer `is referred to by module.NAME` (jax-semantics.md §3.4)."""
+    clear_caches()
+    with jax.checking_leaks():
+        run = subject.run()
+    text = str(run.error) if run.error is not None else ""
+    if name and text.startswith("Leaked trace") and re.search(rf"referred to by .*\b{re.escape(name)}\b", text):
+        return CONFIRMED, f"jax.checking_leaks() found a tracer left in '{name}' after tracing"
+    return UNVERIFIED, f"cannot find what '{name}' is at run time, and the leak checker did not name it"
 
 
 def check_iterator(check: Check, subject: Subject, session: Session) -> Verdict:
