@@ -402,22 +402,14 @@ def check_stale_value(check: Check, subject: Subject) -> Verdict:
     if not changes:
         return UNVERIFIED, f"cannot make a changed copy of '{name}' ({type(original).__name__})"
     for index, changed in enumerate(changes):
-        try:
-            clear_caches()
-            first = subject.run(concrete=True)
-            if first.error is not None:
-                return UNVERIFIED, f"the call failed: {_describe(first.error)}"
-            if index == 0 and not _ran(check, first):
-                return _not_reached(check, first)
-            slot.set(changed)
-            second = subject.run(concrete=True)
-            clear_caches()
-            fresh = subject.run(concrete=True)
-        finally:
-            slot.set(original)
-            clear_caches()
-        if second.error is not None or fresh.error is not None:
-            return UNVERIFIED, f"the call failed after changing '{name}': {_describe(_error(second if second.error else fresh))}"
+        first, second, fresh = _calls_around_a_change(subject, slot, changed)
+        if first.error is not None:
+            return UNVERIFIED, f"the call failed: {_describe(first.error)}"
+        if index == 0 and not _ran(check, first):
+            return _not_reached(check, first)
+        failed = second.error or fresh.error
+        if failed is not None:
+            return UNVERIFIED, f"the call failed after changing '{name}': {_describe(failed)}"
         if same(fresh.value, first.value):
             continue  # this change does not show in the result: try another
         if same(second.value, first.value):
@@ -427,6 +419,26 @@ def check_stale_value(check: Check, subject: Subject) -> Verdict:
             )
         return NOT_REPRODUCED, f"after changing '{name}', a second call with the same shapes saw the change"
     return NOT_REPRODUCED, f"changing '{name}' did not change the function's result, even after a fresh trace"
+
+
+def _calls_around_a_change(subject: Subject, slot: Slot, changed: object) -> tuple[Run, Run, Run]:
+    """A first call, a second one after the change, and one after a fresh trace; then the
+    original value is put back and no trace of the changed one is kept."""
+    assert slot.set is not None
+    original = slot.get()
+    try:
+        clear_caches()
+        first = subject.run(concrete=True)
+        if first.error is not None:
+            return first, first, first
+        slot.set(changed)
+        second = subject.run(concrete=True)
+        clear_caches()
+        fresh = subject.run(concrete=True)
+    finally:
+        slot.set(original)
+        clear_caches()
+    return first, second, fresh
 
 
 def perturbations(value: object) -> list[object]:
@@ -459,7 +471,8 @@ def _sequence_changes(value: list[Any] | tuple[Any, ...] | collections.deque[Any
         return []
     candidates = [[*items, copy.copy(items[-1])]]
     candidates += [[*items, changed] for changed in perturbations(items[-1])[:1]]
-    candidates += [items[:i] + [changed] + items[i + 1:] for i in range(len(items)) for changed in perturbations(items[i])[:1]]
+    for i, item in enumerate(items):
+        candidates += [[*items[:i], changed, *items[i + 1:]] for changed in perturbations(item)[:1]]
     if isinstance(value, collections.deque):
         return [collections.deque(candidate, maxlen=value.maxlen) for candidate in candidates]
     return [type(value)(candidate) for candidate in candidates]
@@ -487,9 +500,12 @@ def check_key_reuse(check: Check, subject: Subject) -> Verdict:
     if isinstance(error, jax.errors.KeyReuseError):
         if _at_flagged_line(check, run):
             return CONFIRMED, _raised_at(check, error)
-        return UNVERIFIED, f"the key reuse checker stopped at line {run.line} first ({_describe(error)})"
+        where = f"at line {run.line}" if run.line is not None else "without naming a line"
+        return UNVERIFIED, f"the key reuse checker stopped {where} first ({_describe(error)})"
     if error is not None:
-        return _not_reached(check, run) if not _ran(check, run) else (UNVERIFIED, f"the call failed: {_describe(error)}")
+        if not _ran(check, run):
+            return _not_reached(check, run)
+        return UNVERIFIED, f"the call failed: {_describe(error)}"
     if _ran(check, run):
         return NOT_REPRODUCED, f"line {check.line} ran with a checked key and JAX found no reuse"
     return _not_reached(check, run)

@@ -10,8 +10,9 @@ these make pytrees, and a call of such a name with such arguments makes an objec
 
 Specs travel to the child process as JSON: `{"array": "f32", "shape": [3, 4]}`, `{"key": true}`,
 `{"literal": "5"}` (Python source), `{"tuple"|"list": [...]}`, `{"dict": [[key, value], ...]}`,
-`{"name": "jnp.tanh"}`, `{"call": "name", "args": [...], "kwargs": [[name, spec], ...]}`, `{"default": true}` (pass the
-parameter's default value), `{"instance": "Class"}` (an object of the method's class). A parameter left out of the arguments keeps its default.
+`{"name": "jnp.tanh"}`, `{"call": "name", "args": [...], "kwargs": [[name, spec], ...]}`,
+`{"default": true}` (pass the parameter's default value), `{"instance": "Class"}` (an object of
+the method's class). A parameter left out of the arguments keeps its default.
 
 This module runs in the parent process: it never imports jax.
 """
