@@ -73,7 +73,7 @@ def _spec(node: ast.expr) -> Spec:
         return {"array": node.value.id, "shape": _shape(node.slice)}
     if isinstance(node, ast.Name) and node.id == "key":
         return {"key": True}
-    if isinstance(node, (ast.Name, ast.Attribute)) and _dotted(node) is not None and not _is_literal(node):
+    if isinstance(node, (ast.Name, ast.Attribute)) and _dotted(node) is not None:
         return {"name": _dotted(node)}  # a function or object the module defines or imports
     if isinstance(node, (ast.Tuple, ast.List)):
         return {"tuple" if isinstance(node, ast.Tuple) else "list": [_spec(item) for item in node.elts]}
@@ -101,14 +101,6 @@ def _spec(node: ast.expr) -> Spec:
     return {"literal": ast.unparse(node)}
 
 
-def _is_literal(node: ast.expr) -> bool:
-    try:
-        ast.literal_eval(node)
-    except ValueError:
-        return False
-    return True
-
-
 def _dotted(node: ast.expr) -> str | None:
     """`Model`, `models.Model`, `jnp.ones`: a name the module defines or imports."""
     if isinstance(node, ast.Name):
@@ -131,7 +123,7 @@ def _shape(node: ast.expr) -> list[int]:
 
 @dataclass(frozen=True)
 class Arguments:
-    """What to pass for each parameter, or the first parameter without an example."""
+    """What to pass for each parameter, and the parameters that have no example."""
 
     specs: tuple[tuple[str, str, Spec | None], ...]  # (name, kind, spec); None: leave it out
     missing: tuple[str, ...] = ()  # parameters without an example (then nothing can run)
