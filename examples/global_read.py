@@ -16,6 +16,7 @@ import jax.numpy as jnp
 SCALE = 2.0
 
 
+# jitlint: example params={"w": f32[3, 2], "b": f32[2]}, x=f32[4, 3]
 @jax.jit
 def predict(params, x):
     return SCALE * jnp.tanh(x @ params["w"] + params["b"])

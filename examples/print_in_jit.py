@@ -21,6 +21,7 @@ def loss_fn(w, x, y):
     return jnp.mean((x @ w - y) ** 2)
 
 
+# jitlint: example w=f32[3], x=f32[4, 3], y=f32[4]
 @jax.jit
 def train_step(w, x, y):
     loss, grad = jax.value_and_grad(loss_fn)(w, x, y)

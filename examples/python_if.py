@@ -18,6 +18,7 @@ WARMUP_STEPS = 100
 TOTAL_STEPS = 1000
 
 
+# jitlint: example step=10
 @jax.jit
 def learning_rate(step):
     if step < WARMUP_STEPS:  # a traced value has no truth value

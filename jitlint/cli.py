@@ -12,9 +12,10 @@ from typing import Any
 
 from jitlint import __version__
 from jitlint.config import Config, ConfigError, check_codes, find_pyproject, load_config
+from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
 from jitlint.discovery import discover, display_path
 from jitlint.engine import check_file
-from jitlint.findings import Finding
+from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
 from jitlint.rules import ALL_RULES, TOOL_CODES
 
@@ -41,7 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                        help="processes to run at once (--confirm runs one per module)")
+    confirm = parser.add_argument_group("confirming findings with JAX (imports and runs your code)")
+    confirm.add_argument("--confirm", action="store_true",
+                         help="trace each finding's function with JAX and mark it confirmed, "
+                         "not reproduced or unverified")
+    confirm.add_argument("--confirm-timeout", type=float, default=60.0, metavar="SECONDS",
+                         help="time allowed per module (default 60)")
+    confirm.add_argument("--confirmed-only", action="store_true",
+                         help="report only confirmed findings (implies --confirm)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in files.files:
         findings.extend(check_file(path, config, display_path(path, cwd)))
     findings.sort()
+    if args.confirm or args.confirmed_only:
+        try:
+            findings = _confirm(findings, args, config)
+        except JaxMissing as error:
+            return _error(str(error))
+    all_findings = findings
+    if args.confirmed_only:
+        findings = [f for f in findings if f.confirmation and f.confirmation.status is ConfirmStatus.CONFIRMED]
     sys.stdout.write(REPORTERS[args.format](findings))
     if args.statistics:
         # After text findings, as flake8 does; on stderr for formats that must stay parseable.
@@ -70,9 +96,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream.write(statistics(findings))
     if not args.quiet:
         print(summary(findings, len(files.files)), file=sys.stderr)
-    if files.missing or any(finding.is_internal_error for finding in findings):
+        if args.confirm or args.confirmed_only:
+            print(status_summary(all_findings), file=sys.stderr)
+    if files.missing or any(finding.is_internal_error for finding in all_findings):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _confirm(findings: list[Finding], args: argparse.Namespace, config: Config) -> list[Finding]:
+    """Trace each finding's function with JAX in child processes (jitlint.confirm)."""
+    progress = _progress if sys.stderr.isatty() and not args.quiet else None
+    options = ConfirmOptions(args.jobs, args.confirm_timeout, dict(config.examples), progress)
+    return confirm_findings(findings, options).findings
+
+
+def _progress(done: int, total: int) -> None:
+    end = "\n" if done == total else ""
+    print(f"\rjitlint: confirming {done}/{total} modules", end=end, file=sys.stderr, flush=True)
 
 
 def main_entry() -> None:

@@ -40,6 +40,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extend_jit_decorators: tuple[str, ...] = ()
+    # [tool.jitlint.examples]: qualified function name → example inputs for --confirm
+    examples: tuple[tuple[str, str], ...] = ()
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores globs are relative to it
 
     @classmethod
@@ -114,6 +116,8 @@ def parse_table(table: Mapping[str, Any], path: Path, base: Config) -> Config:
     for key, value in table.items():
         if key == "per-file-ignores":
             changes["per_file_ignores"] = _per_file_ignores(value, path)
+        elif key == "examples":
+            changes["examples"] = _examples(value, path)
         elif key in _LIST_KEYS:
             items = _string_list(value, key, path)
             if key in _CODE_KEYS:
@@ -146,6 +150,13 @@ def _per_file_ignores(value: Any, path: Path) -> tuple[tuple[str, tuple[str, ...
         check_codes(items, f"{path}: 'per-file-ignores'")
         result.append((pattern, items))
     return tuple(result)
+
+
+def _examples(value: Any, path: Path) -> tuple[tuple[str, str], ...]:
+    """`"pkg.mod.step" = "x=f32[3], n=2"`: the syntax is checked when --confirm reads it."""
+    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+        raise ConfigError(f"{path}: 'examples' must be a table of function name = \"name=value, ...\"")
+    return tuple(value.items())
 
 
 def _read_text(path: Path) -> str:

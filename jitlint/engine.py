@@ -26,6 +26,7 @@ from jitlint.rules.base import Hit, ModuleAnalysis, Rule
 from jitlint.scopes import build_scopes
 from jitlint.source import Source, SourceError, parse_once, read_source
 from jitlint.suppression import SKIP_FILE, is_suppressed
+from jitlint.targets import TargetFinder
 from jitlint.traced import TracedFunction, find_traced_functions
 
 # Text that every file with something to trace mentions. A file without any is not parsed.
@@ -80,7 +81,7 @@ def check_source(
             raw.extend(_run_rule(rule, traced, analysis))
         except Exception as error:  # a rule bug must not stop the other rules or files
             errors.append(_internal_error(shown, rule, error))
-    findings = _locate(raw, module, shown)
+    findings = _locate(raw, module, shown, traced)
     if apply_noqa:
         lines = source.lines
         findings = [finding for finding in findings if not is_suppressed(finding, lines)]
@@ -101,12 +102,13 @@ def _run_rule(rule: Rule, traced: list[TracedFunction], analysis: ModuleAnalysis
                 yield _RawHit(rule, hit, fn)
 
 
-def _locate(raw: list[_RawHit], module: cst.Module, shown: str) -> list[Finding]:
+def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[TracedFunction]) -> list[Finding]:
     """Positions are computed only for files with hits: the provider costs about a parse."""
     if not raw:
         return []
     positions = _positions(module)
     line_of: Callable[[cst.CSTNode], int] = lambda node: _range(positions, node).start.line
+    targets = TargetFinder(traced, line_of)  # what --confirm would trace for each finding
     findings = []
     for item in raw:
         where = _range(positions, item.hit.node)
@@ -121,6 +123,7 @@ def _locate(raw: list[_RawHit], module: cst.Module, shown: str) -> list[Finding]
                 end_col=where.end.column + 1,
                 function=item.fn.name,
                 traced_via=item.fn.primary.describe(line_of),
+                target=targets.target(item.fn, item.hit),
             )
         )
     return findings

@@ -15,8 +15,20 @@ from jitlint.rules import ALL_RULES, TOOL_CODES
 
 
 def text_report(findings: Sequence[Finding]) -> str:
-    """flake8's format: `path:line:col: CODE message`, one finding a line."""
-    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}\n" for f in findings)
+    """flake8's format: `path:line:col: CODE message`, one finding a line; with --confirm the
+    verdict follows in brackets: ` [confirmed]`, ` [not reproduced]`, ` [unverified: why]`."""
+    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}{_verdict(f)}\n" for f in findings)
+
+
+def _verdict(finding: Finding) -> str:
+    return "" if finding.confirmation is None else f" [{finding.confirmation.label}]"
+
+
+def _confirmation(finding: Finding) -> dict[str, str] | None:
+    confirmation = finding.confirmation
+    if confirmation is None:
+        return None
+    return {"status": confirmation.status.value, "detail": confirmation.detail}
 
 
 def json_report(findings: Sequence[Finding]) -> str:
@@ -32,7 +44,7 @@ def json_report(findings: Sequence[Finding]) -> str:
             "message": f.message,
             "function": f.function,
             "traced_via": f.traced_via,
-            "confirmation": None,
+            "confirmation": _confirmation(f),
         }
         for f in findings
     ]
@@ -43,7 +55,7 @@ def github_report(findings: Sequence[Finding]) -> str:
     """GitHub Actions workflow commands: one `::error` annotation a finding."""
     return "".join(
         f"::error file={_property(f.path)},line={f.line},col={f.col},title={_property(f.code)}"
-        f"::{_data(f.message)}\n"
+        f"::{_data(f.message + _verdict(f))}\n"
         for f in findings
     )
 
@@ -102,13 +114,17 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
     if finding.end_line is not None and finding.end_col is not None:
         region.update(endLine=finding.end_line, endColumn=finding.end_col)
     location = {"artifactLocation": _artifact_location(finding.path), "region": region}
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": "error",
-        "message": {"text": finding.message},
+        "message": {"text": finding.message + _verdict(finding)},
         "locations": [{"physicalLocation": location}],
     }
+    confirmation = _confirmation(finding)
+    if confirmation is not None:
+        result["properties"] = {"confirmation": confirmation}
+    return result
 
 
 def _artifact_location(path: str) -> dict[str, str]:
