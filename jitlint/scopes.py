@@ -7,6 +7,7 @@ the whole file is walked once and only traced bodies are looked at again.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -41,6 +42,7 @@ class Scope:
     calls: list[cst.Call] = field(default_factory=list)
     children: list[Scope] = field(default_factory=list)
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    declared_shared: set[str] = field(default_factory=set)  # names declared `global`/`nonlocal` here
 
     @property
     def qualname(self) -> str:
@@ -102,6 +104,15 @@ def build_scopes(module: cst.Module) -> Scope:
     return root
 
 
+def all_scopes(root: Scope) -> Iterator[Scope]:
+    """`root` and every scope nested in it, parents before children, in source order."""
+    stack = [root]
+    while stack:
+        scope = stack.pop()
+        yield scope
+        stack.extend(reversed(scope.children))
+
+
 _KIND_OF: dict[type, ScopeKind] = {
     cst.FunctionDef: ScopeKind.FUNCTION,
     cst.ClassDef: ScopeKind.CLASS,
@@ -154,6 +165,7 @@ def _record_bindings(node: cst.CSTNode, scope: Scope, in_fallback: bool) -> None
     elif isinstance(node, (cst.Global, cst.Nonlocal)):
         for item in node.names:
             scope.bind(item.name.value, Binding(None, in_fallback=in_fallback))
+            scope.declared_shared.add(item.name.value)
 
 
 def _bind_import(

@@ -9,7 +9,7 @@ transitively and cycle-safe.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -23,7 +23,7 @@ from jitlint.entrypoints import (
     StaticStyle,
 )
 from jitlint.imports import NameResolver
-from jitlint.scopes import Scope, ScopeKind
+from jitlint.scopes import Scope, ScopeKind, all_scopes
 from jitlint.walk import all_params, dotted_name
 
 
@@ -129,7 +129,7 @@ def find_traced_functions(
 ) -> list[TracedFunction]:
     """Every traced function of the module, in source order of definition."""
     finder = _Finder(resolver, entries)
-    scopes = list(_all_scopes(root))
+    scopes = list(all_scopes(root))
     finder.index(scopes)
     for scope in scopes:
         if isinstance(scope.node, cst.FunctionDef):
@@ -138,14 +138,6 @@ def find_traced_functions(
     finder.note_wrapper_calls(scopes)
     finder.propagate()
     return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
-
-
-def _all_scopes(root: Scope) -> Iterator[Scope]:
-    stack = [root]
-    while stack:
-        scope = stack.pop()
-        yield scope
-        stack.extend(reversed(scope.children))
 
 
 class _Finder:
@@ -315,7 +307,7 @@ class _Finder:
         is_method = home.kind is ScopeKind.CLASS
         calls = [
             call
-            for scope in _all_scopes(home if not is_method else _module_of(home))
+            for scope in all_scopes(home if not is_method else _module_of(home))
             for call in scope.calls
             if (isinstance(call.func, cst.Name) and call.func.value in names)
             or (is_method and isinstance(call.func, cst.Attribute) and call.func.attr.value in names)
