@@ -42,7 +42,8 @@ class Scope:
     calls: list[cst.Call] = field(default_factory=list)
     children: list[Scope] = field(default_factory=list)
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    declared_shared: set[str] = field(default_factory=set)  # names declared `global`/`nonlocal` here
+    declared_global: set[str] = field(default_factory=set)  # `global name` in this scope
+    declared_nonlocal: set[str] = field(default_factory=set)  # `nonlocal name` in this scope
 
     @property
     def qualname(self) -> str:
@@ -165,7 +166,8 @@ def _record_bindings(node: cst.CSTNode, scope: Scope, in_fallback: bool) -> None
     elif isinstance(node, (cst.Global, cst.Nonlocal)):
         for item in node.names:
             scope.bind(item.name.value, Binding(None, in_fallback=in_fallback))
-            scope.declared_shared.add(item.name.value)
+            declared = scope.declared_global if isinstance(node, cst.Global) else scope.declared_nonlocal
+            declared.add(item.name.value)
 
 
 def _bind_import(
