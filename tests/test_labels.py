@@ -13,11 +13,15 @@ Examples only call names the fixture defines. Wrapping something in `jax.jit`, `
 inside `jax_examples` would change what the linter considers traced, so transformations belong in
 the fixture's own code.
 
-Each example runs after `jax.clear_caches()`. For the codes in `CHECKS`:
+Each example runs inside the run context of the checks whose codes the file labels: by default
+after `jax.clear_caches()` (a cached trace would skip the body); JIT007 examples run under
+`jax.debug_key_reuse(True)` and `jax.disable_jit()`, where nothing is traced. A file may not mix
+checks that need different contexts. For the codes in `CHECKS`:
 
 - every labelled line must lie inside a function listed by `jax_examples`;
-- an exception is allowed only when the innermost traceback frame in the fixture is a labelled
-  line of the function being run and that line's check accepts the exception;
+- an exception is allowed only when the line its check blames (for most checks the innermost
+  traceback frame in the fixture) is a labelled line of the function being run and that line's
+  check accepts the exception;
 - every labelled line must be confirmed by its check for at least one example of each listed
   function that contains it (for raising codes: some example raised an accepted exception there).
 
@@ -31,7 +35,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -57,20 +61,39 @@ class FunctionRun:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One example's result: the exception it raised (if any) and the fixture line it ended on."""
+    """One example's result: the exception it raised (if any) and the fixture lines of its
+    traceback, outermost first."""
 
     error: Exception | None
-    line: int | None
+    frames: tuple[int, ...] = ()
+
+    @property
+    def line(self) -> int | None:
+        """The innermost fixture line: where the error was raised."""
+        return self.frames[-1] if self.frames else None
 
 
 class LabelCheck(Protocol):
     """How JAX shows that a labelled line really has the pitfall."""
+
+    def running(self) -> AbstractContextManager[object]:
+        """The context the examples of a file with this code run in."""
+
+    def blamed_line(self, outcome: Outcome, run: FunctionRun) -> int | None:
+        """The fixture line an error of this kind is reported at."""
 
     def explains(self, error: Exception) -> bool:
         """Whether the label explains `error` raised on its line (False for non-raising codes)."""
 
     def confirms(self, run: FunctionRun, line: int) -> bool:
         """Whether running `run`'s examples shows the pitfall on `line`."""
+
+
+@contextmanager
+def fresh_traces() -> Iterator[None]:
+    """Clear JAX's caches first: a cached trace would skip the body (and its pitfall)."""
+    jax.clear_caches()
+    yield
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,12 @@ class RaisesAtLine:
     # (class, message pattern): errors JAX raises as plain built-in exceptions
     plain: tuple[tuple[type[Exception], re.Pattern[str]], ...] = ()
 
+    def running(self) -> AbstractContextManager[object]:
+        return fresh_traces()
+
+    def blamed_line(self, outcome: Outcome, run: FunctionRun) -> int | None:
+        return outcome.line
+
     def explains(self, error: Exception) -> bool:
         if isinstance(error, self.not_these):
             return False
@@ -92,6 +121,34 @@ class RaisesAtLine:
     def confirms(self, run: FunctionRun, line: int) -> bool:
         return any(
             outcome.line == line and outcome.error is not None and self.explains(outcome.error)
+            for outcome in run.outcomes
+        )
+
+
+@dataclass(frozen=True)
+class ReusesKey:
+    """`jax.debug_key_reuse(True)` raises KeyReuseError when a consumed key is consumed again
+    (new-style keys only). Under `jax.disable_jit()` the traceback goes through the reusing line;
+    when that line calls a helper that consumes the key, it ends inside the helper, so the line
+    blamed is the innermost traceback frame in the function being run."""
+
+    def running(self) -> AbstractContextManager[object]:
+        # Nothing is traced under disable_jit, so no cache to clear (clearing it would make
+        # every eager operation compile again).
+        stack = ExitStack()
+        stack.enter_context(jax.debug_key_reuse(True))
+        stack.enter_context(jax.disable_jit())
+        return stack
+
+    def blamed_line(self, outcome: Outcome, run: FunctionRun) -> int | None:
+        return next((line for line in reversed(outcome.frames) if line in run.lines), None)
+
+    def explains(self, error: Exception) -> bool:
+        return isinstance(error, jax.errors.KeyReuseError)
+
+    def confirms(self, run: FunctionRun, line: int) -> bool:
+        return any(
+            outcome.error is not None and self.explains(outcome.error) and self.blamed_line(outcome, run) == line
             for outcome in run.outcomes
         )
 
@@ -113,6 +170,8 @@ CHECKS: dict[str, LabelCheck] = {
             (IndexError, re.compile(r"Slice entries must be static integers")),
         ),
     ),
+    # reused-prng-key: a key consumed by a sampler, `split` or a consuming helper, consumed again
+    "JIT007": ReusesKey(),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -175,31 +234,44 @@ def as_thunk(target: Any, example: Any) -> Callable[[], object]:
     return lambda: target(*args, **kwargs)
 
 
-def innermost_line(error: BaseException, path: Path) -> int | None:
-    """Line of the last traceback frame that runs code from `path` (JAX hides its own frames)."""
-    line = None
+def fixture_frames(error: BaseException, path: Path) -> tuple[int, ...]:
+    """Lines of the traceback frames that run code from `path`, outermost first (JAX hides its
+    own frames)."""
+    lines = []
     frame = error.__traceback__
     while frame is not None:
         if Path(frame.tb_frame.f_code.co_filename).resolve() == path.resolve():
-            line = frame.tb_lineno
+            lines.append(frame.tb_lineno)
         frame = frame.tb_next
-    return line
+    return tuple(lines)
 
 
-def run_example(thunk: Callable[[], object], path: Path) -> Outcome:
-    jax.clear_caches()  # a cached trace would skip the body
+def run_example(thunk: Callable[[], object], path: Path, context: LabelCheck | None) -> Outcome:
     try:
-        thunk()
+        with context.running() if context is not None else fresh_traces():
+            thunk()
     except Exception as error:  # the outcome under test
-        return Outcome(error, innermost_line(error, path))
-    return Outcome(None, None)
+        return Outcome(error, fixture_frames(error, path))
+    return Outcome(None)
 
 
-def run_function(module: ModuleType, path: Path, name: str, examples: Any) -> FunctionRun:
+def run_function(
+    module: ModuleType, path: Path, name: str, examples: Any, context: LabelCheck | None
+) -> FunctionRun:
     target = resolve(module, name)
     thunks = tuple(as_thunk(target, example) for example in examples)
-    outcomes = tuple(run_example(thunk, path) for thunk in thunks)
+    outcomes = tuple(run_example(thunk, path, context) for thunk in thunks)
     return FunctionRun(name, source_lines(target, path), thunks, outcomes)
+
+
+def run_context(labels: dict[int, set[str]]) -> LabelCheck | None:
+    """The one check whose run context the file's examples need (None: a plain run)."""
+    needing = {code for codes in labels.values() for code in codes if not isinstance(CHECKS[code], RaisesAtLine)}
+    if len(needing) > 1:
+        raise ValueError(f"labels need different run contexts: {sorted(needing)}")
+    if needing and any(isinstance(CHECKS[code], RaisesAtLine) for codes in labels.values() for code in codes):
+        raise ValueError(f"{sorted(needing)} labels need a run context the other labels do not")
+    return CHECKS[needing.pop()] if needing else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,11 +289,23 @@ def unexplained_errors(run: FunctionRun, labels: dict[int, set[str]]) -> Iterato
     for index, outcome in enumerate(run.outcomes):
         if outcome.error is None:
             continue
-        line = outcome.line
-        codes = labels.get(line, set()) if line in run.lines else set()
-        if not any(CHECKS[code].explains(outcome.error) for code in codes):
+        if not any(explained_by(code, outcome, run, labels) for code in CHECKS):
+            codes = labels.get(outcome.line, set()) if outcome.line in run.lines else set()
             where = sorted(codes) or "no label in this function"
             yield f"{run.name} example {index}: {describe(outcome)} ({where})"
+
+
+def explained_by(code: str, outcome: Outcome, run: FunctionRun, labels: dict[int, set[str]]) -> bool:
+    """Whether a `code` label on the line its check blames explains the outcome's error."""
+    check = CHECKS[code]
+    line = check.blamed_line(outcome, run)
+    return (
+        outcome.error is not None
+        and line is not None
+        and line in run.lines
+        and code in labels.get(line, set())
+        and check.explains(outcome.error)
+    )
 
 
 def unconfirmed_labels(run: FunctionRun, labels: dict[int, set[str]]) -> Iterator[str]:
@@ -242,9 +326,13 @@ def label_problems(path: Path) -> list[str]:
 def problems_in_module(module: ModuleType, path: Path, labels: dict[int, set[str]]) -> list[str]:
     problems: list[str] = []
     runs: list[FunctionRun] = []
+    try:
+        context = run_context(labels)
+    except ValueError as error:
+        return [str(error)]
     for name, examples in module.jax_examples().items():
         try:
-            run = run_function(module, path, name, examples)
+            run = run_function(module, path, name, examples, context)
         except (AttributeError, OSError, TypeError, ValueError) as error:
             problems.append(f"jax_examples entry {name!r}: {error}")
             continue
