@@ -78,6 +78,8 @@ REPEATING_BODIES = frozenset(
 # swallowed): a sampler in it may never run, and reuse there is what the test is about.
 _EXPECTS_ERROR_WORDS = ("raises", "suppress")
 _MAX_PASSES = 3
+# Statements one scope's walk may visit (nested loops multiply their passes) before it gives up.
+_STEP_BUDGET = 200_000
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,10 @@ class _Terminated(Exception):
     """Raised inside a block after `return`/`raise`/`break`/`continue`: the path ends there."""
 
 
+class _TooLarge(Exception):
+    """The walk of one scope went over its step budget."""
+
+
 @dataclass
 class _Loop:
     """One pass over a loop body: the states that go round again and those that leave."""
@@ -234,6 +240,8 @@ class KeyAnalyzer:
         try:
             # The cheap test first: a scope that calls no consumer needs no walk.
             result = _ScopeWalker(self, scope).run() if self.may_consume(scope) else _ScopeResult([], _NOTHING)
+        except (_TooLarge, RecursionError):
+            result = _ScopeResult([], _NOTHING)  # too large or too deeply nested to follow: silent
         finally:
             self._in_progress.discard(key)
         self._results[key] = result
@@ -360,6 +368,7 @@ class _ScopeWalker:
         self.reported_calls: set[int] = set()
         self.loops: list[_Loop] = []
         self.returns: list[_State] = []
+        self.steps = 0
         self.is_generator = False
         self.expecting_error = 0
         self.split_results: set[tuple[int, str]] = set()
@@ -536,6 +545,9 @@ class _ScopeWalker:
             self.statement(statement, state)
 
     def statement(self, node: cst.CSTNode, state: _State) -> None:
+        self.steps += 1
+        if self.steps > _STEP_BUDGET:
+            raise _TooLarge
         if isinstance(node, cst.SimpleStatementLine):
             for small in node.body:
                 self.small_statement(small, state)

@@ -143,3 +143,13 @@ def unrelated(key):
 """
     assert reused_lines(body, "outer") == []
     assert reused_lines(body, "unrelated") == [12]
+
+
+def test_code_too_deep_to_follow_is_left_alone() -> None:
+    terms = " + ".join(["x"] * 1500)
+    body = f"""
+def f(key, x):
+    return jax.random.normal(key) + jax.random.normal(key) + {terms}
+"""
+    keys, scopes = analyzer(body)
+    assert keys.reuses(scopes["f"]) == []  # a RecursionError inside the walk means: silent
