@@ -17,12 +17,13 @@ def find_reused_keys(scope: Scope, module: ModuleAnalysis) -> Iterator[Hit]:
     """
     ## What it does
     Flags a call that consumes a PRNG key which an earlier call already consumed, in any
-    function (jitted or not), lambda or module body. `jax.random.split` and every sampler
-    (`normal`, `uniform`, `bernoulli`, `categorical`, `choice`, `permutation`, `randint`,
-    `truncated_normal`, `gumbel`, `bits`, ...) consume their key, and so does a function of the
-    same module that consumes its key parameter on every path. It follows keys through
-    assignments, `k1, k2 = jax.random.split(key)`, `keys[0]`, `if`/`else`, loops, `try` and early
-    `return`, and reports:
+    function (jitted or not), lambda, class body or module body. `jax.random.split` and every
+    sampler (`normal`, `uniform`, `bernoulli`, `categorical`, `choice`, `permutation`,
+    `randint`, `truncated_normal`, `gumbel`, `bits`, ...) consume their key, and so does a
+    function of the same module that consumes its key parameter on every path. A value is a key
+    by what is done with it, not by its name: whatever a sampler is given is a key. Keys are
+    followed through assignments and aliases, `k1, k2 = jax.random.split(key)`, `keys[0]`,
+    `if`/`else`, loops, `try` and early `return`, and reported are:
 
     - two samplers given the same key, or sampling with a key after splitting it;
     - the same element of a split result consumed twice;
@@ -40,7 +41,7 @@ def find_reused_keys(scope: Scope, module: ModuleAnalysis) -> Iterator[Hit]:
     ## Example
         key = jax.random.key(0)
         w = jax.random.normal(key, (3, 3))
-        b = jax.random.normal(key, (3,))          # the same bits as w's first row
+        b = jax.random.normal(key, (3,))          # drawn from the same bits as w
 
         for step in range(100):
             mask = jax.random.bernoulli(key, 0.9, x.shape)   # the same mask every step
@@ -56,9 +57,11 @@ def find_reused_keys(scope: Scope, module: ModuleAnalysis) -> Iterator[Hit]:
             mask = jax.random.bernoulli(subkey, 0.9, x.shape)
 
     Not flagged: uses in exclusive branches (`if`/`else`, `lax.cond`/`lax.switch` branch
-    functions), a key rebound between uses, `fold_in(key, i)` (it does not consume `key`),
-    `jax.random.clone(key)`, keys handed to functions jitlint cannot see into (they may or may
-    not consume them), and reuse inside `with pytest.raises(...)` blocks.
+    functions), a key consumed on some paths only (`if i == 0:` in a loop), a key rebound
+    between uses, `fold_in(key, i)` (it does not consume `key`), `jax.random.clone(key)`, keys
+    handed to functions jitlint cannot see into (they may or may not consume them), a
+    generator function called with a key (its body runs only when it is iterated), and reuse
+    inside `with pytest.raises(...)` blocks.
 
     ## Known limits
     A key is followed through local names and through the elements of a `split` with a literal
