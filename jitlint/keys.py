@@ -328,12 +328,14 @@ class KeyAnalyzer:
         return name in self._rebound_below_scope(owner, global_names=owner.kind is ScopeKind.MODULE)
 
     def _rebound_below_scope(self, owner: Scope, global_names: bool) -> frozenset[str]:
+        """Names of `owner` that other scopes rebind: a module's names through `global`
+        anywhere in the module, a function's through `nonlocal` in the functions inside it."""
         key = (id(owner), global_names)
         if key not in self._rebound_below:
-            nested = [scope for scope in all_scopes(owner) if scope is not owner]
-            if global_names:  # `global x` anywhere in the module rebinds the module's x
-                nested = list(all_scopes(self.root))
-            declared = (scope.declared_global if global_names else scope.declared_nonlocal for scope in nested)
+            if global_names:
+                declared = [scope.declared_global for scope in all_scopes(self.root)]
+            else:
+                declared = [scope.declared_nonlocal for scope in all_scopes(owner) if scope is not owner]
             self._rebound_below[key] = frozenset().union(*declared)
         return self._rebound_below[key]
 
