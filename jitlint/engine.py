@@ -2,6 +2,7 @@
 
 read + decode → parse once → scopes and names (one walk) → traced functions → rules → raw hits
 → positions (only for files with hits) → suppression and selection → Findings.
+Rules run on the traced functions; scope rules (JIT007) on every scope, traced or not.
 Per-file analysis is a pure function of (path, text, config).
 """
 
@@ -21,9 +22,10 @@ from jitlint.entrypoints import entry_points
 from jitlint.findings import Finding
 from jitlint.flow import FlowAnalyzer
 from jitlint.imports import NameResolver, package_of
+from jitlint.keys import KeyAnalyzer
 from jitlint.rules import ALL_RULES
-from jitlint.rules.base import Hit, ModuleAnalysis, Rule
-from jitlint.scopes import build_scopes
+from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
+from jitlint.scopes import Scope, build_scopes
 from jitlint.source import Source, SourceError, parse_once, read_source
 from jitlint.suppression import SKIP_FILE, is_suppressed
 from jitlint.targets import TargetFinder
@@ -35,9 +37,10 @@ _JAX_MARKERS = ("jax", "equinox", "flax")
 
 @dataclass(frozen=True)
 class _RawHit:
-    rule: Rule
+    rule: Rule | ScopeRule
     hit: Hit
-    fn: TracedFunction
+    scope: Scope  # the function (or class body, or module) the hit is in
+    fn: TracedFunction | None  # that scope as JAX traces it, if it does
 
 
 def check_file(path: Path, config: Config, display: str | None = None) -> list[Finding]:
@@ -71,14 +74,14 @@ def check_source(
     resolver = NameResolver(package_of(path))
     entries = entry_points(config.extend_jit_decorators)
     traced = find_traced_functions(scopes, resolver, entries)
-    analysis = ModuleAnalysis(resolver, FlowAnalyzer(resolver, traced))
+    analysis = ModuleAnalysis(resolver, FlowAnalyzer(resolver, traced), KeyAnalyzer(resolver, scopes, traced))
     raw: list[_RawHit] = []
     errors: list[Finding] = []
     for rule in ALL_RULES:
         if not config.is_enabled(rule.code, path):
             continue
         try:
-            raw.extend(_run_rule(rule, traced, analysis))
+            raw.extend(_run_rule(rule, traced, scopes, analysis))
         except Exception as error:  # a rule bug must not stop the other rules or files
             errors.append(_internal_error(shown, rule, error))
     findings = _locate(raw, module, shown, traced)
@@ -93,13 +96,21 @@ def _may_trace(text: str, config: Config) -> bool:
     return any(marker in text for marker in markers)
 
 
-def _run_rule(rule: Rule, traced: list[TracedFunction], analysis: ModuleAnalysis) -> Iterator[_RawHit]:
+def _run_rule(
+    rule: Rule | ScopeRule, traced: list[TracedFunction], root: Scope, analysis: ModuleAnalysis
+) -> Iterator[_RawHit]:
+    if isinstance(rule, ScopeRule):
+        for scope in root.tree():
+            fn = analysis.flows.traced_by_scope.get(id(scope))
+            for hit in rule.check(scope, analysis):
+                yield _RawHit(rule, hit, scope, fn)
+        return
     seen: set[int] = set()  # a node shared by several traced functions is reported once
     for fn in traced:
         for hit in rule.check(fn, analysis):
             if id(hit.node) not in seen:
                 seen.add(id(hit.node))
-                yield _RawHit(rule, hit, fn)
+                yield _RawHit(rule, hit, fn.scope, fn)
 
 
 def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[TracedFunction]) -> list[Finding]:
@@ -112,18 +123,19 @@ def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[Tra
     findings = []
     for item in raw:
         where = _range(positions, item.hit.node)
+        lines = {name: line_of(node) for name, node in item.hit.lines.items()}
         findings.append(
             Finding(
                 path=shown,
                 line=where.start.line,
                 col=where.start.column + 1,
                 code=item.rule.code,
-                message=item.rule.format(item.hit, item.fn, line_of),
+                message=item.rule.format(item.hit, _function_name(item), lines),
                 end_line=where.end.line,
                 end_col=where.end.column + 1,
-                function=item.fn.name,
-                traced_via=item.fn.primary.describe(line_of),
-                target=targets.target(item.fn, item.hit),
+                function=_function_name(item) or None,
+                traced_via=None if item.fn is None else item.fn.primary.describe(line_of),
+                target=targets.target(item.fn, item.hit) if item.fn else targets.untraced(item.scope, item.hit),
             )
         )
     return findings
@@ -168,6 +180,11 @@ def _on_large_stack(work: Callable[[], Mapping[cst.CSTNode, CodeRange]]) -> Mapp
     return result[0]
 
 
+def _function_name(item: _RawHit) -> str:
+    """`Model.__call__`; "" for module-level code."""
+    return item.fn.name if item.fn is not None else item.scope.qualname
+
+
 _UNKNOWN_RANGE = CodeRange((1, 0), (1, 0))
 
 
@@ -181,6 +198,6 @@ def _source_error_findings(shown: str, error: SourceError, path: Path, config: C
     return [Finding(shown, error.line, error.col, error.code, error.reason)]
 
 
-def _internal_error(shown: str, rule: Rule, error: Exception) -> Finding:
+def _internal_error(shown: str, rule: Rule | ScopeRule, error: Exception) -> Finding:
     detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return Finding(shown, 1, 1, "JIT902", f"internal error in {rule.code} ({rule.name}): {detail}")

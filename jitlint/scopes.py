@@ -72,6 +72,8 @@ class Scope:
     in_loops: set[int] = field(default_factory=set)
     # Calls whose result is thrown away (`history.append(x)` as a statement), by node id.
     discarded_calls: set[int] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)  # `global name` in this scope
+    declared_nonlocal: set[str] = field(default_factory=set)  # `nonlocal name` in this scope
 
     @property
     def qualname(self) -> str:
@@ -241,6 +243,8 @@ def _record_bindings(node: cst.CSTNode, scope: Scope, binder: _Binder) -> None:
     elif isinstance(node, (cst.Global, cst.Nonlocal)):
         for item in node.names:
             scope.bind(item.name.value, binder.make(How.DECLARE))
+            declared = scope.declared_global if isinstance(node, cst.Global) else scope.declared_nonlocal
+            declared.add(item.name.value)
     elif isinstance(node, cst.Del):
         _record_mutation(scope, node.target, binder)
 

@@ -49,6 +49,13 @@ class TargetFinder:
         root, route = self._root(start)
         return self._build(root.scope, route, _subject(hit))
 
+    def untraced(self, scope: Scope, hit: Hit) -> TraceTarget | None:
+        """The target for a hit in a function JAX does not trace (JIT007 reads every function):
+        the function itself, run as it is."""
+        if not isinstance(scope.node, cst.FunctionDef):
+            return None
+        return self._build(scope, None, _subject(hit))
+
     def _root(self, fn: TracedFunction) -> tuple[TracedFunction, Route]:
         """Follow callers, and lax bodies to the traced function that runs the lax call."""
         seen: set[int] = set()

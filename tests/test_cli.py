@@ -310,6 +310,40 @@ def test_json_names_the_traced_function_and_how_it_is_traced(tmp_path: Path) -> 
             assert fragment in by_line[line]["traced_via"]
 
 
+KEY_REUSE = """\
+import jax
+
+KEY = jax.random.key(0)
+X = jax.random.normal(KEY, (2,))
+Y = jax.random.normal(KEY, (2,))
+
+
+def init(key):
+    w = jax.random.normal(key, (2,))
+    return w, jax.random.uniform(key, (2,))
+
+
+@jax.jit
+def step(key):
+    return jax.random.normal(key), jax.random.normal(key)
+"""
+
+
+def test_json_for_key_reuse_in_module_code_plain_and_traced_functions(tmp_path: Path) -> None:
+    write(tmp_path, {"keys.py": KEY_REUSE})
+    result = jitlint(tmp_path, "--format", "json")
+    by_line = {finding["line"]: finding for finding in json.loads(result.out)}
+    assert sorted(by_line) == [5, 10, 15]
+    assert {finding["code"] for finding in by_line.values()} == {"JIT007"}
+    assert (by_line[5]["function"], by_line[5]["traced_via"]) == (None, None)
+    assert (by_line[10]["function"], by_line[10]["traced_via"]) == ("init", None)
+    assert by_line[15]["function"] == "step" and "jax.jit" in by_line[15]["traced_via"]
+    assert by_line[10]["message"] == (
+        "PRNG key 'key' was already consumed by jax.random.normal on line 9; reusing it gives the "
+        "same random bits: split it first (key, subkey = jax.random.split(key))"
+    )
+
+
 def test_json_output_is_an_empty_array_without_findings(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": CLEAN})
     result = jitlint(tmp_path, "--format", "json")

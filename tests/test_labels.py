@@ -55,7 +55,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -91,6 +91,7 @@ class Outcome:
     line: int | None
     probe: type | None = None
     shown: bool = False
+    frames: tuple[int, ...] = ()  # the fixture lines of the error's traceback, outermost first
 
 
 class LabelCheck(Protocol):
@@ -233,6 +234,29 @@ class Misbehaves:
         return self.raising is not None and self.raising.confirms(run, line)
 
 
+@dataclass(frozen=True)
+class ReusesKey:
+    """JIT007: `jax.debug_key_reuse(True)` raises KeyReuseError when a consumed key is consumed
+    again (new-style keys only). Files with JIT007 labels run their examples under
+    `jax.disable_jit()`, so the traceback goes through the reusing line; when that line calls a
+    helper that consumes the key, it ends inside the helper, so the line blamed is the innermost
+    traceback frame inside the function being run."""
+
+    def explains(self, error: Exception) -> bool:
+        return isinstance(error, jax.errors.KeyReuseError)
+
+    def confirms(self, run: FunctionRun, line: int) -> bool:
+        return any(
+            outcome.error is not None and self.explains(outcome.error) and blamed_line(outcome, run) == line
+            for outcome in run.outcomes
+        )
+
+
+def blamed_line(outcome: Outcome, run: FunctionRun) -> int | None:
+    """The innermost traceback line inside the function being run."""
+    return next((line for line in reversed(outcome.frames) if line in run.lines), None)
+
+
 # One entry per code with a run-time observable. A code not listed here is not checked.
 CHECKS: dict[str, LabelCheck] = {
     # stale-captured-value: a cached trace keeps the value a global or closure had when traced
@@ -260,6 +284,8 @@ CHECKS: dict[str, LabelCheck] = {
             (IndexError, re.compile(r"Slice entries must be static integers")),
         ),
     ),
+    # reused-prng-key: a key consumed by a sampler, `split` or a consuming helper, consumed again
+    "JIT007": ReusesKey(),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -322,33 +348,48 @@ def as_thunk(target: Any, example: Any) -> Callable[[], object]:
     return lambda: target(*args, **kwargs)
 
 
-def innermost_line(error: BaseException, path: Path) -> int | None:
-    """Line of the last traceback frame that runs code from `path` (JAX hides its own frames)."""
-    line = None
+def fixture_frames(error: BaseException, path: Path) -> tuple[int, ...]:
+    """Lines of the traceback frames that run code from `path`, outermost first (JAX hides its
+    own frames)."""
+    lines = []
     frame = error.__traceback__
     while frame is not None:
         if Path(frame.tb_frame.f_code.co_filename).resolve() == path.resolve():
-            line = frame.tb_lineno
+            lines.append(frame.tb_lineno)
         frame = frame.tb_next
-    return line
+    return tuple(lines)
 
 
-def run_example(target: Any, example: Any, path: Path) -> Outcome:
-    jax.clear_caches()  # a cached trace would skip the body
+def run_context(checks_keys: bool) -> AbstractContextManager[object]:
+    """JIT007 examples run eagerly with JAX's key-reuse checker on (nothing is traced, so there
+    is no cache to clear); all others after `jax.clear_caches()`, as a cached trace would skip
+    the body and its pitfall."""
+    stack = ExitStack()
+    if checks_keys:
+        stack.enter_context(jax.debug_key_reuse(True))
+        stack.enter_context(jax.disable_jit())
+    else:
+        jax.clear_caches()
+    return stack
+
+
+def run_example(target: Any, example: Any, path: Path, checks_keys: bool) -> Outcome:
     try:
-        if isinstance(example, PROBES):
-            shown = example.shows(as_thunk(target, example.call))
-            return Outcome(None, None, type(example), shown)
-        as_thunk(target, example)()
+        with run_context(checks_keys):
+            if isinstance(example, PROBES):
+                shown = example.shows(as_thunk(target, example.call))
+                return Outcome(None, None, type(example), shown)
+            as_thunk(target, example)()
     except Exception as error:  # the outcome under test
-        return Outcome(error, innermost_line(error, path))
+        frames = fixture_frames(error, path)
+        return Outcome(error, frames[-1] if frames else None, frames=frames)
     return Outcome(None, None)
 
 
-def run_function(module: ModuleType, path: Path, name: str, examples: Any) -> FunctionRun:
+def run_function(module: ModuleType, path: Path, name: str, examples: Any, checks_keys: bool) -> FunctionRun:
     target = resolve(module, name)
     lines = source_lines(target, path)
-    outcomes = tuple(run_example(target, example, path) for example in examples)
+    outcomes = tuple(run_example(target, example, path, checks_keys) for example in examples)
     return FunctionRun(name, lines, tuple(examples), outcomes)
 
 
@@ -371,7 +412,10 @@ def unexplained_errors(run: FunctionRun, labels: dict[int, set[str]]) -> Iterato
             continue
         line = outcome.line
         codes = labels.get(line, set()) if line in run.lines else set()
-        if not any(CHECKS[code].explains(outcome.error) for code in codes):
+        key_line = blamed_line(outcome, run)  # a key reused through a helper is blamed on the call
+        if not any(CHECKS[code].explains(outcome.error) for code in codes) and not (
+            "JIT007" in labels.get(key_line or -1, set()) and CHECKS["JIT007"].explains(outcome.error)
+        ):
             where = sorted(codes) or "no label in this function"
             yield f"{run.name} example {index}: {describe(outcome)} ({where})"
 
@@ -408,9 +452,10 @@ def label_problems(path: Path) -> list[str]:
 def problems_in_module(module: ModuleType, path: Path, labels: dict[int, set[str]]) -> list[str]:
     problems: list[str] = []
     runs: list[FunctionRun] = []
+    checks_keys = any("JIT007" in codes for codes in labels.values())
     for name, examples in module.jax_examples().items():
         try:
-            run = run_function(module, path, name, examples)
+            run = run_function(module, path, name, examples, checks_keys)
         except (AttributeError, OSError, TypeError, ValueError) as error:
             problems.append(f"jax_examples entry {name!r}: {error}")
             continue

@@ -6,20 +6,24 @@ JIT006 concretization, JIT007 reused PRNG keys). JIT9xx are reserved for the too
 JIT900 unparseable file, JIT901 unreadable file, JIT902 internal rule error.
 """
 
-from jitlint.rules.base import Rule
+from jitlint.rules.base import Rule, ScopeRule
 from jitlint.rules.concretization import CONCRETIZATION_OF_TRACED_VALUE
 from jitlint.rules.control_flow import PYTHON_CONTROL_FLOW_ON_TRACED_VALUE
 from jitlint.rules.external_state import EXTERNAL_STATE_WRITTEN, STALE_CAPTURED_VALUE
 from jitlint.rules.iterators import EXTERNAL_ITERATOR
 from jitlint.rules.printing import PRINT_IN_TRACED_FUNCTION
+from jitlint.rules.prng import REUSED_PRNG_KEY
 
-ALL_RULES: tuple[Rule, ...] = (
+# Rule checks traced functions only; ScopeRule checks every scope (JIT007: keys are reused the
+# same way in plain Python code).
+ALL_RULES: tuple[Rule | ScopeRule, ...] = (
     STALE_CAPTURED_VALUE,
     EXTERNAL_STATE_WRITTEN,
     PRINT_IN_TRACED_FUNCTION,
     EXTERNAL_ITERATOR,
     PYTHON_CONTROL_FLOW_ON_TRACED_VALUE,
     CONCRETIZATION_OF_TRACED_VALUE,
+    REUSED_PRNG_KEY,
 )
 
 # Codes the tool itself reports; they are not rules and cannot be selected away by --select.
@@ -30,4 +34,4 @@ TOOL_CODES: dict[str, tuple[str, str]] = {
     "JIT902": ("internal-error", "a rule failed on this file (a jitlint bug; please report it)"),
 }
 
-__all__ = ["ALL_RULES", "TOOL_CODES", "Rule"]
+__all__ = ["ALL_RULES", "TOOL_CODES", "Rule", "ScopeRule"]

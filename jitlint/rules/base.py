@@ -10,6 +10,7 @@ import libcst as cst
 
 from jitlint.flow import FlowAnalyzer, FunctionFlow
 from jitlint.imports import NameResolver
+from jitlint.keys import KeyAnalyzer
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import TracedFunction
 from jitlint.walk import descendants
@@ -17,10 +18,11 @@ from jitlint.walk import descendants
 
 @dataclass(frozen=True)
 class ModuleAnalysis:
-    """What rules may ask about the module around a traced function."""
+    """What rules may ask about the module around a function."""
 
     resolver: NameResolver
     flows: FlowAnalyzer
+    keys: KeyAnalyzer  # PRNG key states, for every scope, traced or not
     _trace_aware: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def flow(self, fn: TracedFunction) -> FunctionFlow:
@@ -97,11 +99,13 @@ class Hit:
 
     node: cst.CSTNode
     details: Mapping[str, str] = field(default_factory=dict)
-    # Placeholders filled with the line of another node, once positions are known.
+    # Placeholders filled with the line a node starts on: positions are only known after the
+    # rules have run, and only computed for files with hits.
     lines: Mapping[str, cst.CSTNode] = field(default_factory=dict)
 
 
 CheckFunction = Callable[[TracedFunction, ModuleAnalysis], Iterator[Hit]]
+ScopeCheckFunction = Callable[[Scope, ModuleAnalysis], Iterator[Hit]]
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,32 @@ class Rule:
         """The check function's docstring: What it does, Why is this bad?, Example, Use instead."""
         return inspect.getdoc(self.check) or ""
 
-    def format(self, hit: Hit, fn: TracedFunction, line_of: Callable[[cst.CSTNode], int]) -> str:
-        lines = {key: str(line_of(node)) for key, node in hit.lines.items()}
-        return self.message.format(function=fn.name, **hit.details, **lines)
+    def format(self, hit: Hit, function: str, lines: Mapping[str, int]) -> str:
+        return _format(self.message, hit, function, lines)
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    """A rule that reads every scope, traced or not: each function, lambda, class body and the
+    module body. The check gets the scope; most scopes must cost it no more than a glance."""
+
+    code: str
+    name: str
+    summary: str
+    message: str  # one line; the hit's details and lines fill the placeholders
+    check: ScopeCheckFunction
+
+    @property
+    def docs(self) -> str:
+        """The check function's docstring: What it does, Why is this bad?, Example, Use instead."""
+        return inspect.getdoc(self.check) or ""
+
+    def format(self, hit: Hit, function: str, lines: Mapping[str, int]) -> str:
+        return _format(self.message, hit, function, lines)
+
+
+def _format(message: str, hit: Hit, function: str, lines: Mapping[str, int]) -> str:
+    return message.format(function=function, **hit.details, **{name: str(line) for name, line in lines.items()})
 
 
 def transform_phrase(fn: TracedFunction) -> str:
