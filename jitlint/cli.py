@@ -147,10 +147,11 @@ def _configure(args: argparse.Namespace) -> Config:
 
 
 def _list_rules() -> int:
-    for rule in ALL_RULES:
-        print(f"{rule.code}  {rule.name:<28} {rule.summary}")
-    for code, (name, description) in TOOL_CODES.items():
-        print(f"{code}  {name:<28} {description}")
+    rows = [(rule.code, rule.name, rule.summary) for rule in ALL_RULES]
+    rows += [(code, name, description) for code, (name, description) in TOOL_CODES.items()]
+    width = max(len(name) for _, name, _ in rows)
+    for code, name, summary in rows:
+        print(f"{code}  {name:<{width}}  {summary}")
     return EXIT_CLEAN
 
 
