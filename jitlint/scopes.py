@@ -153,19 +153,22 @@ def build_scopes(module: cst.Module) -> Scope:
         scope = pending.pop()
         _bind_parameters(scope)
         for node, place in scope_nodes(scope.node):
-            if isinstance(node, cst.Call):
+            # Exact types, not isinstance: see walk.py (most nodes match none of these).
+            node_type = type(node)
+            if type(node) is cst.Call:
                 scope.calls.append(node)
                 if place & IN_LOOP:
                     scope.in_loops.add(id(node))
-            elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+            elif type(node) is cst.Expr and type(node.value) is cst.Call:
                 scope.discarded_calls.add(id(node.value))
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                child = Scope(node, _KIND_OF[type(node)], _name_of(node), scope)
+            elif node_type in _KIND_OF:
+                assert isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+                child = Scope(node, _KIND_OF[node_type], _name_of(node), scope)
                 scope.children.append(child)
                 pending.append(child)
                 if not isinstance(node, cst.Lambda):
                     scope.bind(node.name.value, _Binder(node, place).make(How.DEFINE))
-            else:
+            elif node_type in _BINDING_TYPES:
                 _record_bindings(node, scope, _Binder(node, place))
     return root
 
@@ -175,6 +178,14 @@ _KIND_OF: dict[type, ScopeKind] = {
     cst.ClassDef: ScopeKind.CLASS,
     cst.Lambda: ScopeKind.LAMBDA,
 }
+
+# The node types _record_bindings acts on.
+_BINDING_TYPES = frozenset(
+    {
+        cst.Import, cst.ImportFrom, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
+        cst.WithItem, cst.ExceptHandler, cst.NamedExpr, cst.Global, cst.Nonlocal, cst.Del,
+    }
+)
 
 
 def _name_of(node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> str:

@@ -26,31 +26,56 @@ _SKIPPED_FIELDS = frozenset(
 
 ScopeNode = cst.Module | cst.FunctionDef | cst.ClassDef | cst.Lambda
 
-_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
 
+# libcst's node classes are ABCs, so every failed `isinstance` goes through ABCMeta and costs
+# about as much as visiting the node. The walk tests exact types instead: parsed trees hold only
+# the concrete classes, and both tables below fill in once per type.
+class _ChildFields(dict[type, tuple[str, ...]]):
+    """Node type → the names of its fields that can hold code; filled in once per type."""
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    fields = _FIELDS_BY_TYPE.get(node_type)
-    if fields is None:
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
         fields = tuple(
             field.name
             for field in dataclasses.fields(node_type)
-            if field.name not in _SKIPPED_FIELDS and not field.name.startswith("whitespace")
+            if field.name not in _SKIPPED_FIELDS
+            and not field.name.startswith("whitespace")
+            and field.type is not str  # the text of a name or literal: a leaf
         )
-        _FIELDS_BY_TYPE[node_type] = fields
-    return fields
+        self[node_type] = fields
+        return fields
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The direct child nodes that can hold code, in source order."""
-    for name in _child_fields(type(node)):
+class _IsNodeType(dict[type, bool]):
+    """Value type → whether it is a libcst node; filled in once per type."""
+
+    def __missing__(self, value_type: type) -> bool:
+        is_node = self[value_type] = issubclass(value_type, cst.CSTNode)
+        return is_node
+
+
+_CHILD_FIELDS = _ChildFields()
+_IS_NODE_TYPE = _IsNodeType()
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_LOOPS = frozenset({cst.For, cst.While})
+
+
+def _add_children(node: cst.CSTNode, found: list[cst.CSTNode]) -> None:
+    """Append the direct child nodes that can hold code to `found`, in source order."""
+    is_node = _IS_NODE_TYPE
+    for name in _CHILD_FIELDS[type(node)]:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+        value_type = type(value)
+        if value_type is tuple or value_type is list:
+            found.extend(item for item in value if is_node[type(item)])
+        elif is_node[value_type]:
+            found.append(value)
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The direct child nodes that can hold code, in source order."""
+    found: list[cst.CSTNode] = []
+    _add_children(node, found)
+    return found
 
 
 def descendants(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -78,15 +103,20 @@ def scope_nodes(scope: ScopeNode) -> Iterator[tuple[cst.CSTNode, int]]:
     while stack:
         node, place = stack.pop()
         yield node, place
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        node_type = type(node)
+        if node_type in _DEFINITIONS:
+            assert isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
             parts = list(outer_parts(node))
         else:
-            parts = list(children(node))
-        if isinstance(node, cst.ExceptHandler):
+            parts = children(node)
+        if not parts:
+            continue
+        if node_type is cst.ExceptHandler:
             place |= IN_HANDLER
-        elif isinstance(node, (cst.For, cst.While)):
+        elif node_type in _LOOPS:
             place |= IN_LOOP
-        stack.extend((part, place) for part in reversed(parts))
+        parts.reverse()
+        stack.extend([(part, place) for part in parts])
 
 
 def own_nodes(scope: ScopeNode) -> Iterator[cst.CSTNode]:
@@ -96,7 +126,7 @@ def own_nodes(scope: ScopeNode) -> Iterator[cst.CSTNode]:
 
 
 def _reversed_children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    found = list(children(node))
+    found = children(node)
     found.reverse()
     return found
 
