@@ -12,12 +12,13 @@ from typing import Any
 
 from jitlint import __version__
 from jitlint.config import Config, ConfigError, check_codes, find_pyproject, load_config
+from jitlint.cache import ResultCache, default_cache_dir
 from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
-from jitlint.discovery import discover, display_path
-from jitlint.engine import check_file
+from jitlint.discovery import discover
 from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
 from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.runner import RunOptions, available_cores, check_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -39,11 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     parser.add_argument("--config", metavar="FILE", help="read [tool.jitlint] from this TOML file")
     parser.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where results are cached (default: .jitlint_cache in the project root)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
-    parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
-                        help="processes to run at once (--confirm runs one per module)")
+    parser.add_argument("--jobs", "-j", type=_positive_int, default=available_cores(), metavar="N",
+                        help="processes to run at once (default: the available cores; files are "
+                        "checked in parallel, and --confirm runs one per module)")
     confirm = parser.add_argument_group("confirming findings with JAX (imports and runs your code)")
     confirm.add_argument("--confirm", action="store_true",
                          help="trace each finding's function with JAX and mark it confirmed, "
@@ -76,11 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = discover(args.paths or ["."], config)
     for missing in files.missing:
         _error(f"path not found: {missing}")
-    cwd = Path.cwd()
-    findings: list[Finding] = []
-    for path in files.files:
-        findings.extend(check_file(path, config, display_path(path, cwd)))
-    findings.sort()
+    findings = check_files(files.files, config, Path.cwd(), _run_options(args, config))
     if args.confirm or args.confirmed_only:
         try:
             findings = _confirm(findings, args, config)
@@ -144,6 +145,14 @@ def _configure(args: argparse.Namespace) -> Config:
         if option in overrides:
             check_codes(overrides[option], f"--{option}")
     return replace(config, **overrides)
+
+
+def _run_options(args: argparse.Namespace, config: Config) -> RunOptions:
+    cache = None
+    if not args.no_cache:
+        directory = Path(args.cache_dir) if args.cache_dir else default_cache_dir(config)
+        cache = ResultCache(directory, config)
+    return RunOptions(jobs=args.jobs, cache=cache)
 
 
 def _list_rules() -> int:

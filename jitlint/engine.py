@@ -26,7 +26,7 @@ from jitlint.keys import KeyAnalyzer
 from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
 from jitlint.scopes import Scope, build_scopes
-from jitlint.source import Source, SourceError, parse_once, read_source
+from jitlint.source import Source, SourceError, decode, parse_once, read_source
 from jitlint.suppression import SKIP_FILE, is_suppressed
 from jitlint.targets import TargetFinder
 from jitlint.traced import TracedFunction, find_traced_functions
@@ -48,6 +48,16 @@ def check_file(path: Path, config: Config, display: str | None = None) -> list[F
     shown = display or str(path)
     try:
         source = read_source(path)
+    except SourceError as error:
+        return _source_error_findings(shown, error, path, config)
+    return check_source(path, source, config, shown)
+
+
+def check_bytes(path: Path, data: bytes, config: Config, display: str | None = None) -> list[Finding]:
+    """Lint the bytes of the file at `path` (already read, as the runner does): as check_file."""
+    shown = display or str(path)
+    try:
+        source = decode(data)
     except SourceError as error:
         return _source_error_findings(shown, error, path, config)
     return check_source(path, source, config, shown)

@@ -1,0 +1,193 @@
+"""The result cache: a file's findings, stored under a hash of everything they depend on.
+
+Per-file analysis is a pure function of the file's bytes, its package (relative imports), the
+codes per-file-ignores turn off for it, the effective config, and the code of jitlint and
+libcst. The entry key hashes all of these, so a changed file, config or jitlint invalidates
+exactly the entries it must and nothing else. Findings are stored without their path (the same
+bytes at two paths share nothing but the key parts above) and get the displayed path back on
+load.
+
+Each entry is one small JSON file, written through a temporary file and `os.replace`, so
+concurrent runs (pre-commit splits files over processes) never see half an entry. An entry that
+cannot be read or does not decode to findings is a miss, never an error; a cache directory that
+cannot be written to only makes the run slower.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jitlint import __version__
+from jitlint.config import Config
+from jitlint.findings import Finding
+from jitlint.imports import package_of
+
+CACHE_DIR_NAME = ".jitlint_cache"
+_FORMAT = "1"  # bump when the layout of an entry changes
+
+# Config fields that only decide which files are checked, or that reach the analysis only
+# through the codes per-file-ignores turn off for a file, which are part of its entry key.
+_NOT_ANALYSIS_FIELDS = ("exclude", "extend_exclude", "root", "per_file_ignores")
+
+
+class ResultCache:
+    """Findings by entry key, under one directory (`.jitlint_cache/` in the project root)."""
+
+    def __init__(self, directory: Path, config: Config) -> None:
+        self.directory = directory
+        self._config = config
+        self._run_key = run_key(config)
+        self._packages: dict[Path, str | None] = {}
+        self._writable = True
+
+    def key(self, path: Path, data: bytes) -> str:
+        """The entry key of `path` holding `data`."""
+        digest = hashlib.blake2b(data, digest_size=20)
+        ignored = self._config.ignored_for(path) if self._config.per_file_ignores else ()
+        digest.update(repr((self._run_key, self._package(path), ignored)).encode())
+        return digest.hexdigest()
+
+    def load(self, key: str, shown: str) -> list[Finding] | None:
+        """The cached findings of an entry, reported at `shown`; None when absent or unusable."""
+        try:
+            text = self._entry(key).read_text(encoding="utf-8")
+            return _decode(json.loads(text), shown)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def store(self, key: str, findings: Sequence[Finding]) -> None:
+        """Write an entry atomically; a directory that cannot be written disables storing."""
+        if not self._writable:
+            return
+        entry = self._entry(key)
+        text = json.dumps(_encode(findings), separators=(",", ":"))
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(entry, text)
+        except OSError:
+            self._writable = False
+
+    def prepare(self) -> None:
+        """Create the directory with a CACHEDIR.TAG and a .gitignore, as other tools' caches do."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for name, text in _MARKERS.items():
+                marker = self.directory / name
+                if not marker.exists():
+                    _write_atomically(marker, text)
+        except OSError:
+            self._writable = False
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / f"v{_FORMAT}" / key[:2] / f"{key[2:]}.json"
+
+    def _package(self, path: Path) -> str | None:
+        # Relative imports resolve against it; it is the same for every file of a directory.
+        if path.parent not in self._packages:
+            self._packages[path.parent] = package_of(path)
+        return self._packages[path.parent]
+
+
+_MARKERS = {
+    "CACHEDIR.TAG": "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by jitlint.\n",
+    ".gitignore": "# Created by jitlint automatically.\n*\n",
+}
+
+
+def run_key(config: Config) -> str:
+    """What every entry of one run shares: jitlint's version and code, libcst's, Python's, and
+    the config fields that change findings."""
+    analysis_config = dataclasses.replace(
+        config, **{name: getattr(Config(), name) for name in _NOT_ANALYSIS_FIELDS}
+    )
+    parts = (_FORMAT, __version__, code_hash(), sys.version, repr(analysis_config))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+
+
+@functools.cache
+def code_hash() -> str:
+    """A hash of jitlint's own source files and libcst's version, computed once per process.
+
+    The version string does not change while jitlint is developed, but the rules do.
+    """
+    digest = hashlib.blake2b(_libcst_version().encode(), digest_size=20)
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _libcst_version() -> str:
+    try:
+        from libcst._version import __version__ as version  # the version libcst was built as
+
+        return str(version)
+    except ImportError:  # pragma: no cover - every libcst release has it
+        return "unknown"
+
+
+def default_cache_dir(config: Config) -> Path:
+    """`.jitlint_cache/` in the project root: where the config was found, else the cwd."""
+    return config.root / CACHE_DIR_NAME
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# --- entries: findings without their path, as JSON -------------------------------------------
+
+_STORED_FIELDS = tuple(f.name for f in dataclasses.fields(Finding) if f.name != "path")
+
+
+def _encode(findings: Sequence[Finding]) -> dict[str, Any]:
+    return {"findings": [[getattr(f, name) for name in _STORED_FIELDS] for f in findings]}
+
+
+def _decode(entry: Any, shown: str) -> list[Finding]:
+    """Findings from a decoded entry; TypeError or ValueError when it is not a valid one."""
+    rows = entry["findings"]
+    if not isinstance(rows, list):
+        raise TypeError("findings must be a list")
+    findings = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(_STORED_FIELDS):
+            raise ValueError("a finding has the wrong number of fields")
+        for name, value in zip(_STORED_FIELDS, row):
+            if not isinstance(value, _allowed_types()[name]):
+                raise TypeError(f"{name} has the wrong type")
+        findings.append(Finding(shown, *row))
+    return findings
+
+
+@functools.cache
+def _allowed_types() -> dict[str, tuple[type, ...]]:
+    """Field → the runtime types a stored value may have, read from Finding's annotations."""
+    hints = typing.get_type_hints(Finding)
+    allowed = {}
+    for name in _STORED_FIELDS:
+        hint = hints[name]
+        is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        options = typing.get_args(hint) if is_union else (hint,)
+        allowed[name] = tuple(option for option in options if isinstance(option, type))
+    return allowed

@@ -1,0 +1,109 @@
+"""Checking many files: cache lookups, then worker processes for the files not in the cache.
+
+Per-file analysis is a pure function (engine.check_bytes), so where it runs changes nothing:
+the findings are the same, in the same order, for any number of jobs and with or without the
+cache. The main process reads each file once, looks its entry up, hands the misses to the
+workers (largest first, so that no worker is left with a big file at the end) and stores what
+they return.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.context import BaseContext
+from pathlib import Path
+
+from jitlint.cache import ResultCache
+from jitlint.config import Config
+from jitlint.discovery import display_path
+from jitlint.engine import check_bytes, check_file
+from jitlint.findings import Finding
+
+# Below this many files to analyse, starting workers costs more than it saves (measured in
+# benchmarks/README.md: a worker starts in about 10 ms, a file takes about 20 ms on average).
+MIN_FILES_FOR_WORKERS = 16
+_CHUNK = 4  # files a worker takes at a time: few enough to balance, enough to amortise the pipe
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int  # worker processes; 1 checks every file in this process
+    cache: ResultCache | None  # None: --no-cache
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: Path
+    shown: str
+    data: bytes
+    key: str  # the cache entry key ("" without a cache)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity), which `--jobs` defaults to."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def check_files(paths: Sequence[Path], config: Config, cwd: Path, options: RunOptions) -> list[Finding]:
+    """The sorted findings of every file; each file is analysed at most once, cached or not."""
+    cache = options.cache
+    findings: list[Finding] = []
+    tasks: list[_Task] = []
+    for path in paths:
+        shown = display_path(path, cwd)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            findings.extend(check_file(path, config, shown))  # reports it as unreadable (JIT901)
+            continue
+        key = cache.key(path, data) if cache is not None else ""
+        cached = cache.load(key, shown) if cache is not None else None
+        if cached is None:
+            tasks.append(_Task(path, shown, data, key))
+        else:
+            findings.extend(cached)
+    if cache is not None and tasks:
+        cache.prepare()
+    tasks.sort(key=lambda task: len(task.data), reverse=True)
+    for task, found in zip(tasks, _analyse(tasks, config, options.jobs)):
+        findings.extend(found)
+        if cache is not None:
+            cache.store(task.key, found)
+    return sorted(findings)
+
+
+def _analyse(tasks: list[_Task], config: Config, jobs: int) -> Iterator[list[Finding]]:
+    """The findings of each task, in task order."""
+    workers = min(jobs, len(tasks) // _CHUNK)
+    if workers < 2 or len(tasks) < MIN_FILES_FOR_WORKERS:
+        yield from (_check_task(config, task) for task in tasks)
+        return
+    done = 0
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+            for found in pool.map(partial(_check_task, config), tasks, chunksize=_CHUNK):
+                done += 1
+                yield found
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): check the rest here, as --jobs 1 would.
+        yield from (_check_task(config, task) for task in tasks[done:])
+
+
+def _check_task(config: Config, task: _Task) -> list[Finding]:
+    return check_bytes(task.path, task.data, config, task.shown)
+
+
+def _context() -> BaseContext:
+    # fork starts a worker in milliseconds with jitlint and libcst already imported; spawn
+    # (the default on macOS and Windows, where fork is unsafe) imports them again in each worker.
+    method = "fork" if sys.platform == "linux" else None
+    return multiprocessing.get_context(method)
