@@ -83,12 +83,13 @@ class NameResolver:
 
     def canonical(self, node: cst.BaseExpression, scope: Scope) -> str | None:
         """`jax.numpy.sum` for `jnp.sum`; None for anything whose origin is not known."""
-        if isinstance(node, cst.Name):
+        # Exact types: a failed isinstance on libcst's ABC classes is slow (see walk.py).
+        if type(node) is cst.Name:
             return self.origin(node.value, scope)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             base = self.canonical(node.value, scope)
             return None if base is None else _public(f"{base}.{node.attr.value}")
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             factory = self.canonical(node.func, scope)
             return _INSTANCE_OF.get(factory or "")
         return None
@@ -118,7 +119,12 @@ class NameResolver:
         return ".".join([*base, stripped]) if stripped else ".".join(base)
 
 
+_PRIVATE = tuple(private for private, _ in _PUBLIC_PREFIXES)
+
+
 def _public(name: str) -> str:
+    if not name.startswith(_PRIVATE):  # one test for the common case: a public name
+        return name
     for private, public in _PUBLIC_PREFIXES:
         if name.startswith(private):
             return public + name[len(private):]

@@ -9,7 +9,7 @@ transitively and cycle-safe.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -152,6 +152,10 @@ class _Finder:
         self.pending: list[tuple[TracedFunction, Route]] = []
         self.propagated: set[tuple[int, bool, bool]] = set()
         self.host_side: set[int] = set()
+        # `jax.lax.scan(...)` can only name an entry point whose name ends in `scan`: calls of
+        # other attributes (`jnp.sum`, `self.layer`, most calls) are passed over unresolved.
+        self.entry_ends = _last_parts(entries)
+        self.host_ends = _last_parts(HOST_CALLBACKS)
 
     def index(self, scopes: list[Scope]) -> None:
         self.scope_of_node = {id(scope.node): scope for scope in scopes}
@@ -159,7 +163,11 @@ class _Finder:
         # being defined inside traced code does not make them traced.
         for scope in scopes:
             for call in scope.calls:
-                if call.args and self.resolver.canonical(call.func, scope) in HOST_CALLBACKS:
+                if (
+                    call.args
+                    and _may_name(call.func, self.host_ends)
+                    and self.resolver.canonical(call.func, scope) in HOST_CALLBACKS
+                ):
                     self.host_side.update(id(target) for target, _ in self.targets(call.args[0].value, scope))
 
     def add_route(self, scope: Scope, route: Route) -> None:
@@ -213,6 +221,8 @@ class _Finder:
 
     def add_transform_call_routes(self, scope: Scope) -> None:
         for call in scope.calls:
+            if not _may_name(call.func, self.entry_ends):
+                continue
             entry = self.entries.get(self.resolver.canonical(call.func, scope) or "")
             if entry is None:
                 continue
@@ -437,6 +447,16 @@ class _Bound:
 
     def plus(self, positional: int, names: frozenset[str]) -> _Bound:
         return _Bound(self.positional + positional, self.names | names, self.ambiguous)
+
+
+def _last_parts(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(name.rsplit(".", 1)[-1] for name in names)
+
+
+def _may_name(func: cst.BaseExpression, last_parts: frozenset[str]) -> bool:
+    """Whether a callee may resolve to one of the names ending in `last_parts`: names and
+    other expressions may be aliases, but an attribute ends as the name it resolves to."""
+    return type(func) is not cst.Attribute or func.attr.value in last_parts
 
 
 def _is_self(expression: cst.BaseExpression) -> bool:
