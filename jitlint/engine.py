@@ -95,6 +95,7 @@ def check_source(
         except Exception as error:  # a rule bug must not stop the other rules or files
             errors.append(_internal_error(shown, rule, error))
     findings = _locate(raw, module, shown, traced)
+    scopes.release()
     if apply_noqa:
         lines = source.lines
         findings = [finding for finding in findings if not is_suppressed(finding, lines)]

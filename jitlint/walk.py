@@ -92,18 +92,24 @@ IN_HANDLER = 1  # inside an `except` handler, where bindings are import fallback
 IN_LOOP = 2  # inside a `for` or `while` body, where bindings happen again and again
 
 
-def scope_nodes(scope: ScopeNode) -> Iterator[tuple[cst.CSTNode, int]]:
-    """Each node a scope itself evaluates, in source order, with its place flags.
+def scope_nodes(
+    scope: ScopeNode, wanted: frozenset[type] | None = None
+) -> list[tuple[cst.CSTNode, int]]:
+    """Each node a scope itself evaluates, in source order, with its place flags; with `wanted`,
+    only the nodes of those types (build_scopes needs few, and leaves then cost nothing).
 
-    Nested functions, lambdas and classes are yielded but their bodies are not entered: only
+    Nested functions, lambdas and classes are included but their bodies are not entered: only
     their decorators, defaults, annotations and bases, which the enclosing scope evaluates.
     """
     top = scope.body if isinstance(scope, cst.Module) else [scope.body]
     stack: list[tuple[cst.CSTNode, int]] = [(node, 0) for node in reversed(top)]
+    found: list[tuple[cst.CSTNode, int]] = []
+    fields_of = _CHILD_FIELDS
     while stack:
         node, place = stack.pop()
-        yield node, place
         node_type = type(node)
+        if wanted is None or node_type in wanted:
+            found.append((node, place))
         if node_type in _DEFINITIONS:
             assert isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
             parts = list(outer_parts(node))
@@ -116,7 +122,11 @@ def scope_nodes(scope: ScopeNode) -> Iterator[tuple[cst.CSTNode, int]]:
         elif node_type in _LOOPS:
             place |= IN_LOOP
         parts.reverse()
-        stack.extend([(part, place) for part in parts])
+        if wanted is None:
+            stack.extend([(part, place) for part in parts])
+        else:  # a leaf (a name, a number) of a type not wanted has nothing to give
+            stack.extend([(part, place) for part in parts if fields_of[type(part)] or type(part) in wanted])
+    return found
 
 
 def own_nodes(scope: ScopeNode) -> Iterator[cst.CSTNode]:
