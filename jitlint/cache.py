@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import types
 import typing
 from collections.abc import Sequence
@@ -50,11 +49,12 @@ class ResultCache:
         self._run_key = run_key(config)
         self._packages: dict[Path, str | None] = {}
         self._writable = True
+        self._entries = directory / f"v{_FORMAT}"
 
     def key(self, path: Path, data: bytes) -> str:
         """The entry key of `path` holding `data`."""
         digest = hashlib.blake2b(data, digest_size=20)
-        ignored = self._config.ignored_for(path) if self._config.per_file_ignores else ()
+        ignored = self._config.ignored_for(path)
         digest.update(repr((self._run_key, self._package(path), ignored)).encode())
         return digest.hexdigest()
 
@@ -73,24 +73,23 @@ class ResultCache:
         entry = self._entry(key)
         text = json.dumps(_encode(findings), separators=(",", ":"))
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(entry, text)
+            _write_atomically(entry, text.encode())
         except OSError:
             self._writable = False
 
     def prepare(self) -> None:
         """Create the directory with a CACHEDIR.TAG and a .gitignore, as other tools' caches do."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self._entries.mkdir(parents=True, exist_ok=True)
             for name, text in _MARKERS.items():
                 marker = self.directory / name
                 if not marker.exists():
-                    _write_atomically(marker, text)
+                    _write_atomically(marker, text.encode())
         except OSError:
             self._writable = False
 
     def _entry(self, key: str) -> Path:
-        return self.directory / f"v{_FORMAT}" / key[:2] / f"{key[2:]}.json"
+        return self._entries / f"{key}.json"
 
     def _package(self, path: Path) -> str | None:
         # Relative imports resolve against it; it is the same for every file of a directory.
@@ -144,14 +143,21 @@ def default_cache_dir(config: Config) -> Path:
     return config.root / CACHE_DIR_NAME
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+def _write_atomically(target: Path, data: bytes) -> None:
+    # The temporary name is unique to this process, and each process writes an entry once.
+    # os-level calls: a cold run writes an entry per file, and open() adds three system calls.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            remaining = memoryview(data)
+            while remaining:
+                remaining = remaining[os.write(handle, remaining):]
+        finally:
+            os.close(handle)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -58,6 +58,8 @@ class Config:
 
     def ignored_for(self, path: Path) -> tuple[str, ...]:
         """Codes that per-file-ignores turn off for this path."""
+        if not self.per_file_ignores:
+            return ()  # without resolving the path, which costs system calls each time
         try:
             relative = path.resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
