@@ -16,6 +16,7 @@ cannot be written to only makes the run slower.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import hashlib
 import json
@@ -162,12 +163,27 @@ def _write_atomically(target: Path, data: bytes) -> None:
 
 
 # --- entries: findings without their path, as JSON -------------------------------------------
+#
+# A finding holds plain values and frozen dataclasses of them (the --confirm target). Each
+# dataclass is stored as the list of its fields and read back by its type annotations, so a
+# stored value of the wrong shape or type is an error (then a miss), never a wrong finding.
+# JSON, not pickle: loading a pickle runs code, and a cache folder can come with a checkout.
 
 _STORED_FIELDS = tuple(f.name for f in dataclasses.fields(Finding) if f.name != "path")
 
 
 def _encode(findings: Sequence[Finding]) -> dict[str, Any]:
-    return {"findings": [[getattr(f, name) for name in _STORED_FIELDS] for f in findings]}
+    return {"findings": [[_plain(getattr(f, name)) for name in _STORED_FIELDS] for f in findings]}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [_plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _decode(entry: Any, shown: str) -> list[Finding]:
@@ -175,25 +191,46 @@ def _decode(entry: Any, shown: str) -> list[Finding]:
     rows = entry["findings"]
     if not isinstance(rows, list):
         raise TypeError("findings must be a list")
+    hints = _type_hints(Finding)
     findings = []
     for row in rows:
         if not isinstance(row, list) or len(row) != len(_STORED_FIELDS):
             raise ValueError("a finding has the wrong number of fields")
-        for name, value in zip(_STORED_FIELDS, row):
-            if not isinstance(value, _allowed_types()[name]):
-                raise TypeError(f"{name} has the wrong type")
-        findings.append(Finding(shown, *row))
+        values = {name: _typed(hints[name], value) for name, value in zip(_STORED_FIELDS, row)}
+        findings.append(Finding(path=shown, **values))
     return findings
 
 
+def _typed(hint: Any, value: Any) -> Any:
+    """`value` read back as the annotated type `hint`; TypeError or ValueError if it is not one."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is not type(None):
+                try:
+                    return _typed(option, value)
+                except (TypeError, ValueError):
+                    continue
+        raise TypeError(f"{value!r} is none of {hint}")
+    if origin is tuple and isinstance(value, list):
+        item_type = typing.get_args(hint)[0]  # tuple[X, ...]
+        return tuple(_typed(item_type, item) for item in value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, list):
+        fields = [f.name for f in dataclasses.fields(hint)]
+        if len(value) != len(fields):
+            raise ValueError(f"{hint.__name__} needs {len(fields)} values")
+        hints = _type_hints(hint)
+        return hint(**{name: _typed(hints[name], item) for name, item in zip(fields, value)})
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint in (str, int, bool) and type(value) is hint:
+        return value
+    raise TypeError(f"{value!r} is not a {hint}")
+
+
 @functools.cache
-def _allowed_types() -> dict[str, tuple[type, ...]]:
-    """Field → the runtime types a stored value may have, read from Finding's annotations."""
-    hints = typing.get_type_hints(Finding)
-    allowed = {}
-    for name in _STORED_FIELDS:
-        hint = hints[name]
-        is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
-        options = typing.get_args(hint) if is_union else (hint,)
-        allowed[name] = tuple(option for option in options if isinstance(option, type))
-    return allowed
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import astuple, replace
 from pathlib import Path
 
@@ -132,18 +133,36 @@ def test_the_same_text_at_two_paths_is_reported_at_each(tmp_path: Path) -> None:
     assert findings(root, config, cache) == cold
 
 
-@pytest.mark.parametrize(
-    "garbage",
-    ["", "{", "[]", '{"findings": 3}', '{"findings": [[1]]}',
-     '{"findings": [["6", 5, "JIT003", "m", 6, 13, "step", "@jax.jit on step"]]}', "\x00\xff"],
-    ids=["empty", "truncated", "list", "not-a-list", "short-row", "wrong-type", "binary"],
-)
-def test_a_corrupted_entry_is_a_miss(tmp_path: Path, garbage: str) -> None:
+def _retyped(text: str, where: tuple[int, ...], value: object) -> str:
+    """The entry with one stored value replaced (a path of list indexes into its first row)."""
+    entry = json.loads(text)
+    row = entry["findings"][0]
+    for index in where[:-1]:
+        row = row[index]
+    row[where[-1]] = value
+    return json.dumps(entry)
+
+
+GARBAGE = {
+    "empty": lambda text: "",
+    "truncated": lambda text: text[: len(text) // 2],
+    "list": lambda text: "[]",
+    "not-a-list": lambda text: '{"findings": 3}',
+    "short-row": lambda text: '{"findings": [[1]]}',
+    "wrong-type": lambda text: _retyped(text, (0,), "6"),
+    "wrong-nested-type": lambda text: _retyped(text, (8, 1), "6"),  # the --confirm target
+    "binary": lambda text: "\x00\xff",
+}
+
+
+@pytest.mark.parametrize("damage", GARBAGE.values(), ids=GARBAGE.keys())
+def test_a_corrupted_entry_is_a_miss(tmp_path: Path, damage: Callable[[str], str]) -> None:
     root = project(tmp_path / "src", {"a.py": TWO_CODES})
     cache, config = tmp_path / "cache", Config(root=tmp_path / "src")
     cold = findings(root, config, cache)
+    assert all(f[9] is not None for f in cold), "findings carry their --confirm target"
     for entry in entries(cache):
-        entry.write_text(garbage, encoding="latin-1")
+        entry.write_text(damage(entry.read_text()), encoding="latin-1")
     assert findings(root, config, cache) == cold
     assert findings(root, config, cache) == cold  # and the entry was written again
 
