@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,13 +75,20 @@ class Config:
 
     def is_excluded(self, path: Path) -> bool:
         """Whether a path (relative to a searched directory) is excluded by a name or its path."""
-        patterns = (*self.exclude, *self.extend_exclude)
-        posix = path.as_posix()
-        return any(
-            fnmatch.fnmatch(part, pattern) or fnmatch.fnmatch(posix, pattern)
-            for pattern in patterns
-            for part in path.parts
+        matches_glob = _glob_matcher((*self.exclude, *self.extend_exclude))
+        return bool(path.parts) and (
+            matches_glob(path.as_posix()) or any(matches_glob(part) for part in path.parts)
         )
+
+
+@functools.cache
+def _glob_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a name matches any of the globs, as fnmatch.fnmatch decides, with one regular
+    expression: a call of fnmatch per glob and path part cost a fifth of a run from the cache."""
+    if not patterns:
+        return lambda name: False
+    search = re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns)).match
+    return lambda name: search(os.path.normcase(name)) is not None
 
 
 def find_pyproject(start: Path) -> Path | None:
