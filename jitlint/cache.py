@@ -19,6 +19,7 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -31,7 +32,7 @@ from typing import Any
 from jitlint import __version__
 from jitlint.config import Config
 from jitlint.findings import Finding
-from jitlint.imports import package_of
+from jitlint.discovery import package_of
 
 CACHE_DIR_NAME = ".jitlint_cache"
 _FORMAT = "1"  # bump when the layout of an entry changes
@@ -131,12 +132,13 @@ def code_hash() -> str:
 
 
 def _libcst_version() -> str:
-    try:
-        from libcst._version import __version__ as version  # the version libcst was built as
-
-        return str(version)
-    except ImportError:  # pragma: no cover - every libcst release has it
-        return "unknown"
+    """The text of libcst's version file, found without importing libcst (see codes.py)."""
+    spec = importlib.util.find_spec("libcst")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        version_file = Path(location) / "_version.py"
+        if version_file.is_file():
+            return version_file.read_text(encoding="utf-8")
+    return "unknown"
 
 
 def default_cache_dir(config: Config) -> Path:

@@ -17,7 +17,7 @@ from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status
 from jitlint.discovery import discover
 from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
-from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.codes import TOOL_CODES
 from jitlint.runner import RunOptions, available_cores, check_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -156,6 +156,8 @@ def _run_options(args: argparse.Namespace, config: Config) -> RunOptions:
 
 
 def _list_rules() -> int:
+    from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
+
     rows = [(rule.code, rule.name, rule.summary) for rule in ALL_RULES]
     rows += [(code, name, description) for code, (name, description) in TOOL_CODES.items()]
     width = max(len(name) for _, name, _ in rows)
@@ -165,6 +167,8 @@ def _list_rules() -> int:
 
 
 def _explain(code: str) -> int:
+    from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
+
     for rule in ALL_RULES:
         if rule.code == code.upper():
             print(f"{rule.code} ({rule.name})\n\n{rule.docs}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.codes import RULE_CODES, TOOL_CODES
 from jitlint.suppression import matches
 
 if sys.version_info >= (3, 11):
@@ -26,7 +26,7 @@ DEFAULT_EXCLUDE = (
     "site-packages", "*.egg-info", ".jitlint_cache",
 )
 
-KNOWN_CODES = frozenset({rule.code for rule in ALL_RULES} | set(TOOL_CODES))
+KNOWN_CODES = frozenset(RULE_CODES) | frozenset(TOOL_CODES)
 
 
 class ConfigError(Exception):

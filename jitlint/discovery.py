@@ -59,3 +59,13 @@ def display_path(path: Path, cwd: Path) -> str:
 
 def _clean(path: Path) -> str:
     return os.path.normpath(path).replace(os.sep, "/")
+
+
+def package_of(path: Path) -> str | None:
+    """The dotted package a file belongs to, found by walking up past `__init__.py` files."""
+    parts: list[str] = []
+    directory = path.parent
+    while (directory / "__init__.py").is_file() and directory.name:
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts)) or None

@@ -18,10 +18,11 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from jitlint.config import Config
+from jitlint.discovery import package_of
 from jitlint.entrypoints import entry_points
 from jitlint.findings import Finding
 from jitlint.flow import FlowAnalyzer
-from jitlint.imports import NameResolver, package_of
+from jitlint.imports import NameResolver
 from jitlint.keys import KeyAnalyzer
 from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule

@@ -9,7 +9,6 @@ when the name has other bindings.
 from __future__ import annotations
 
 import builtins
-from pathlib import Path
 
 import libcst as cst
 
@@ -48,16 +47,6 @@ _PUBLIC_PREFIXES = (
     ("flax.nnx.transforms.transforms.", "flax.nnx."),
     ("flax.nnx.nnx.", "flax.nnx."),
 )
-
-
-def package_of(path: Path) -> str | None:
-    """The dotted package a file belongs to, found by walking up past `__init__.py` files."""
-    parts: list[str] = []
-    directory = path.parent
-    while (directory / "__init__.py").is_file() and directory.name:
-        parts.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(parts)) or None
 
 
 class NameResolver:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from jitlint import __version__
 from jitlint.findings import Finding
-from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.codes import TOOL_CODES
 
 
 def text_report(findings: Sequence[Finding]) -> str:
@@ -86,6 +86,8 @@ def sarif_report(findings: Sequence[Finding]) -> str:
 
 
 def _sarif_rules() -> list[dict[str, Any]]:
+    from jitlint.rules import ALL_RULES  # imports libcst, which other formats do without
+
     rules = [
         {
             "id": rule.code,
@@ -146,6 +148,8 @@ REPORTERS: dict[str, Callable[[Sequence[Finding]], str]] = {
 
 def statistics(findings: Sequence[Finding]) -> str:
     """`COUNT CODE name` per code, most frequent first, as flake8's --statistics."""
+    from jitlint.rules import ALL_RULES  # imports libcst: only for this option
+
     names = {rule.code: rule.name for rule in ALL_RULES}
     names.update((code, name) for code, (name, _) in TOOL_CODES.items())
     counts = Counter(f.code for f in findings)

@@ -9,22 +9,24 @@ they return.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jitlint.cache import ResultCache
 from jitlint.config import Config
 from jitlint.discovery import display_path
-from jitlint.engine import check_bytes, check_file
 from jitlint.findings import Finding
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+# The engine, libcst and the process pool are imported only when a file must be analysed: a
+# run answered from the cache does without them, and importing them is half of such a run.
 
 # Below this many files to analyse, workers save little or nothing: on 2 cores a pool starts
 # and stops in about 10 ms, a file of the real corpus takes 18 ms on average, and 8 random
@@ -64,6 +66,8 @@ def check_files(paths: Sequence[Path], config: Config, cwd: Path, options: RunOp
         try:
             data = path.read_bytes()
         except OSError:
+            from jitlint.engine import check_file
+
             findings.extend(check_file(path, config, shown))  # reports it as unreadable (JIT901)
             continue
         key = cache.key(path, data) if cache is not None else ""
@@ -84,10 +88,15 @@ def check_files(paths: Sequence[Path], config: Config, cwd: Path, options: RunOp
 
 def _analyse(tasks: list[_Task], config: Config, jobs: int) -> Iterator[list[Finding]]:
     """The findings of each task, in task order."""
+    import jitlint.engine  # noqa: F401  (here, before forking: workers start with it imported)
+
     workers = min(jobs, len(tasks) // _CHUNK)
     if workers < 2 or len(tasks) < MIN_FILES_FOR_WORKERS:
         yield from (_check_task(config, task) for task in tasks)
         return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     done = 0
     try:
         with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
@@ -100,10 +109,14 @@ def _analyse(tasks: list[_Task], config: Config, jobs: int) -> Iterator[list[Fin
 
 
 def _check_task(config: Config, task: _Task) -> list[Finding]:
+    from jitlint.engine import check_bytes
+
     return check_bytes(task.path, task.data, config, task.shown)
 
 
 def _context() -> BaseContext:
+    import multiprocessing
+
     # fork starts a worker in milliseconds with jitlint and libcst already imported; spawn
     # (the default on macOS and Windows, where fork is unsafe) imports them again in each worker.
     method = "fork" if sys.platform == "linux" else None

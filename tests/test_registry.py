@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from jitlint.codes import RULE_CODES
 from jitlint.rules import ALL_RULES, TOOL_CODES
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -17,6 +20,25 @@ def test_codes_are_unique_and_well_formed() -> None:
     codes = [rule.code for rule in ALL_RULES] + list(TOOL_CODES)
     assert len(codes) == len(set(codes))
     assert all(re.fullmatch(r"JIT\d{3}", code) for code in codes)
+
+
+def test_the_plain_code_list_matches_the_registry() -> None:
+    # jitlint/codes.py lets the config check codes without importing the rules (and libcst).
+    assert RULE_CODES == tuple(rule.code for rule in ALL_RULES)
+
+
+def test_a_run_from_the_cache_does_not_import_libcst(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text("import jax\n\n@jax.jit\ndef f(x):\n    print(x)\n")
+    probe = (
+        "import sys; from jitlint.cli import main; code = main(sys.argv[1:]); "
+        "print('libcst' in sys.modules); sys.exit(code)"
+    )
+    command = [sys.executable, "-c", probe, "-q", "--select", "JIT00", "--cache-dir", str(tmp_path / "c"), str(tmp_path)]
+    cold = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    warm = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert (cold.returncode, warm.returncode) == (1, 1), cold.stderr + warm.stderr
+    assert cold.stdout.splitlines()[-1] == "True" and warm.stdout.splitlines()[-1] == "False"
+    assert cold.stdout.splitlines()[:-1] == warm.stdout.splitlines()[:-1]
 
 
 def test_names_are_kebab_case_without_negative_prefixes() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import libcst as cst
 
 from jitlint.entrypoints import entry_points
-from jitlint.imports import NameResolver, package_of
+from jitlint.discovery import package_of
+from jitlint.imports import NameResolver
 from jitlint.scopes import build_scopes
 from jitlint.traced import TracedFunction, find_traced_functions
 

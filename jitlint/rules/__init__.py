@@ -6,6 +6,7 @@ JIT006 concretization, JIT007 reused PRNG keys). JIT9xx are reserved for the too
 JIT900 unparseable file, JIT901 unreadable file, JIT902 internal rule error.
 """
 
+from jitlint.codes import TOOL_CODES
 from jitlint.rules.base import Rule, ScopeRule
 from jitlint.rules.concretization import CONCRETIZATION_OF_TRACED_VALUE
 from jitlint.rules.control_flow import PYTHON_CONTROL_FLOW_ON_TRACED_VALUE
@@ -25,13 +26,5 @@ ALL_RULES: tuple[Rule | ScopeRule, ...] = (
     CONCRETIZATION_OF_TRACED_VALUE,
     REUSED_PRNG_KEY,
 )
-
-# Codes the tool itself reports; they are not rules and cannot be selected away by --select.
-# Code → (name, summary).
-TOOL_CODES: dict[str, tuple[str, str]] = {
-    "JIT900": ("syntax-error", "the file could not be parsed"),
-    "JIT901": ("unreadable-file", "the file could not be read or decoded"),
-    "JIT902": ("internal-error", "a rule failed on this file (a jitlint bug; please report it)"),
-}
 
 __all__ = ["ALL_RULES", "TOOL_CODES", "Rule", "ScopeRule"]
