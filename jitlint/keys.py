@@ -255,7 +255,7 @@ class KeyAnalyzer:
         """The jax.random consumer `call` calls, the summary of a consuming same-module
         function it calls, or None."""
         func = call.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else None
         if last is None:
             return None
         if last in _CONSUMER_NAMES:
@@ -273,12 +273,12 @@ class KeyAnalyzer:
         """The same-module function `call` calls, with how many leading parameters it binds
         (`self.method(...)` binds one), when that is certain."""
         func = call.func
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:  # exact types: a failed isinstance is slow (walk.py)
             if self.resolver.canonical(func, scope) is not None:
                 return None  # imported or builtin
             found = _only_definition(func.value, scope)
             return None if found is None or not self._plain(found) else (found, 0)
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value in ("self", "cls"):
             owner = scope.enclosing_class()
             if owner is None or len(owner.bindings.get(func.attr.value, ())) != 1:
                 return None

@@ -109,8 +109,19 @@ def find_python_control_flow(fn: TracedFunction, module: ModuleAnalysis) -> Iter
             yield Hit(condition.report_at, _details(condition, culprit, fn, flow))
 
 
+# The node types _conditions acts on (libcst's classes are ABCs: see walk.py).
+_CONVERTING_NODES = frozenset(
+    {
+        cst.If, cst.While, cst.Assert, cst.IfExp, cst.CompIf, cst.UnaryOperation,
+        cst.BooleanOperation, cst.Comparison, cst.Call,
+    }
+)
+
+
 def _conditions(node: cst.CSTNode, fn: TracedFunction, module: ModuleAnalysis) -> Iterator[_Condition]:
     """The expressions `node` converts to a Python bool."""
+    if type(node) not in _CONVERTING_NODES:
+        return  # most nodes: one exact-type test, where each failed isinstance below is slow
     if isinstance(node, (cst.If, cst.While)):
         construct = "if" if isinstance(node, cst.If) else "while"
         yield _Condition(node.test, construct, _FIXES[construct], node.test)

@@ -109,15 +109,16 @@ def _free_reads(fn: TracedFunction) -> Iterator[tuple[str, cst.Name]]:
     """Names the function reads without binding them itself, in source order."""
     skipped: set[int] = set()
     for node in own_nodes(fn.node):
-        if isinstance(node, cst.Attribute):
+        # Exact types first: most nodes are names, and a failed isinstance is slow (walk.py).
+        if type(node) is cst.Name:
+            if id(node) not in skipped and node.value not in fn.scope.bindings:
+                yield node.value, node
+        elif type(node) is cst.Attribute:
             skipped.add(id(node.attr))
-        elif isinstance(node, cst.Arg) and node.keyword is not None:
+        elif type(node) is cst.Arg and node.keyword is not None:
             skipped.add(id(node.keyword))
         elif isinstance(node, (cst.Global, cst.Nonlocal)):
             skipped.update(id(item.name) for item in node.names)
-        elif isinstance(node, cst.Name) and id(node) not in skipped:
-            if node.value not in fn.scope.bindings:
-                yield node.value, node
 
 
 def _first_change(name: str, outer: Scope, fn: TracedFunction, module: ModuleAnalysis) -> _Change | None:
@@ -166,7 +167,7 @@ def _trace_starts(fn: TracedFunction, root: Scope) -> dict[int, list[int]]:
     starts: dict[int, list[int]] = {}
     for scope in root.tree():
         for call in scope.calls:
-            if id(call) in sites or isinstance(call.func, cst.Name) and call.func.value in names:
+            if id(call) in sites or type(call.func) is cst.Name and call.func.value in names:
                 starts.setdefault(id(scope), []).append(id(call))
     return starts
 
