@@ -314,7 +314,9 @@ def git_commit() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Time jitlint, flake8 and libcst parsing on the real corpus.")
+    parser = argparse.ArgumentParser(
+        description="Time jitlint, flake8 and libcst parsing on the real corpus."
+    )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                         help=f"where the corpus and the flake8 venv go (default: {DEFAULT_CACHE})")
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="repetitions (default: 5)")

@@ -110,10 +110,12 @@ _MARKERS = {
 def run_key(config: Config) -> str:
     """What every entry of one run shares: jitlint's version and code, libcst's, Python's, and
     the config fields that change findings."""
-    analysis_config = dataclasses.replace(
-        config, **{name: getattr(Config(), name) for name in _NOT_ANALYSIS_FIELDS}
-    )
-    parts = (_FORMAT, __version__, code_hash(), sys.version, repr(analysis_config))
+    settings = [
+        (field.name, getattr(config, field.name))
+        for field in dataclasses.fields(config)
+        if field.name not in _NOT_ANALYSIS_FIELDS
+    ]
+    parts = (_FORMAT, __version__, code_hash(), sys.version, repr(settings))
     return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
 
 

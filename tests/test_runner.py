@@ -58,7 +58,8 @@ def test_same_output_for_any_jobs_with_and_without_cache(tmp_path: Path) -> None
     reference = run_jitlint(REPO, "--no-cache", "--jobs", "1", "tests/fixtures")
     assert json.loads(reference.stdout), "the fixtures must produce findings"
     assert outcome(run_jitlint(REPO, "--no-cache", "--jobs", "2", "tests/fixtures")) == outcome(reference)
-    assert outcome(run_jitlint(REPO, "--cache-dir", cache, "--jobs", "2", "tests/fixtures")) == outcome(reference)
+    cold = run_jitlint(REPO, "--cache-dir", cache, "--jobs", "2", "tests/fixtures")
+    assert outcome(cold) == outcome(reference)
     written = entries(Path(cache))
     assert len(written) == len(list(FIXTURES.rglob("*.py")))
     for jobs in ("1", "3"):
@@ -100,6 +101,16 @@ def test_config_changes_invalidate_and_discovery_settings_do_not() -> None:
     assert run_key(replace(config, ignore=("JIT005",))) != run_key(config)
     assert run_key(replace(config, extend_jit_decorators=("mylib.jit",))) != run_key(config)
     assert run_key(replace(config, exclude=("tests",), extend_exclude=("x",))) == run_key(config)
+    assert run_key(replace(config, root=Path("/elsewhere"))) == run_key(config)
+
+
+def test_the_run_key_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config(root=tmp_path)
+    here = run_key(config)
+    monkeypatch.chdir(tmp_path)
+    assert run_key(config) == here
 
 
 def test_jitlint_code_changes_invalidate(monkeypatch: pytest.MonkeyPatch) -> None:
