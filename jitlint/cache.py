@@ -3,9 +3,9 @@
 Per-file analysis is a pure function of the file's bytes, its package (relative imports), the
 codes per-file-ignores turn off for it, the effective config, and the code of jitlint and
 libcst. The entry key hashes all of these, so a changed file, config or jitlint invalidates
-exactly the entries it must and nothing else. Findings are stored without their path (the same
-bytes at two paths share nothing but the key parts above) and get the displayed path back on
-load.
+exactly the entries it must and nothing else. Findings are stored without their path and get
+the displayed path back on load, so two files with the same bytes, package and settings share
+an entry.
 
 Each entry is one small JSON file, written through a temporary file and `os.replace`, so
 concurrent runs (pre-commit splits files over processes) never see half an entry. An entry that
@@ -31,8 +31,8 @@ from typing import Any
 
 from jitlint import __version__
 from jitlint.config import Config
-from jitlint.findings import Finding
 from jitlint.discovery import package_of
+from jitlint.findings import Finding
 
 CACHE_DIR_NAME = ".jitlint_cache"
 _FORMAT = "1"  # bump when the layout of an entry changes
@@ -65,7 +65,7 @@ class ResultCache:
         try:
             text = self._entry(key).read_text(encoding="utf-8")
             return _decode(json.loads(text), shown)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
             return None
 
     def store(self, key: str, findings: Sequence[Finding]) -> None:

@@ -163,6 +163,7 @@ GARBAGE = {
     "wrong-type": lambda text: _retyped(text, (0,), "6"),
     "wrong-nested-type": lambda text: _retyped(text, (8, 1), "6"),  # the --confirm target
     "binary": lambda text: "\x00\xff",
+    "deeply-nested": lambda text: "[" * 100_000,
 }
 
 
