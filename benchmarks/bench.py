@@ -214,8 +214,7 @@ def load_average() -> str:
 # --- the benchmark -----------------------------------------------------------------------------
 
 
-def measurements(src: Path, labels: Sequence[str], files: Sequence[str], flake8: Path,
-                 work: Path) -> list[Measurement]:
+def measurements(labels: Sequence[str], files: Sequence[str], flake8: Path, work: Path) -> list[Measurement]:
     cold_cache, warm_cache = work / "cold-cache", work / "warm-cache"
 
     def jitlint(*options: str) -> Callable[[], list[str]]:
@@ -268,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(header), flush=True)
 
     with tempfile.TemporaryDirectory(prefix="jitlint-bench-") as work:
-        runs = measurements(src, labels, files, flake8, Path(work))
+        runs = measurements(labels, files, flake8, Path(work))
         for repetition in range(1, args.repeat + 1):
             for measurement in runs:
                 measurement.before()

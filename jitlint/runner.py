@@ -5,6 +5,10 @@ the findings are the same, in the same order, for any number of jobs and with or
 cache. The main process reads each file once, looks its entry up, hands the misses to the
 workers (largest first, so that no worker is left with a big file at the end) and stores what
 they return.
+
+The engine (with libcst) and the process pool are imported inside the functions that need
+them, when a file must be analysed: a run answered from the cache does without them, and
+importing them would be half of such a run.
 """
 
 from __future__ import annotations
@@ -24,9 +28,6 @@ from jitlint.findings import Finding
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
-
-# The engine, libcst and the process pool are imported only when a file must be analysed: a
-# run answered from the cache does without them, and importing them is half of such a run.
 
 # Below this many files to analyse, workers save little or nothing: on 2 cores a pool starts
 # and stops in about 10 ms, a file of the real corpus takes 18 ms on average, and 8 random
