@@ -104,8 +104,9 @@ def _analyse(tasks: list[_Task], config: Config, jobs: int) -> Iterator[list[Fin
             for found in pool.map(partial(_check_task, config), tasks, chunksize=_CHUNK):
                 done += 1
                 yield found
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): check the rest here, as --jobs 1 would.
+    except (BrokenProcessPool, OSError, ImportError, NotImplementedError):
+        # A worker died (killed, out of memory), or this system has no working process pool
+        # (no /dev/shm, no sem_open): check the rest here, as --jobs 1 would.
         yield from (_check_task(config, task) for task in tasks[done:])
 
 

@@ -4,12 +4,14 @@ Runs with several jobs go through the real `jitlint` command, in a fresh process
 test process, which may have imported jax and its threads, is not what users run).
 """
 
+import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import astuple, replace
 from pathlib import Path
 
@@ -209,3 +211,43 @@ def test_default_jobs_is_the_available_cores() -> None:
     from jitlint.runner import available_cores
 
     assert available_cores() == len(os.sched_getaffinity(0))
+
+
+class _NoPool:
+    """A system without a working process pool (no /dev/shm, no sem_open)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise OSError("this platform lacks a functioning sem_open implementation")
+
+
+class _DyingPool:
+    """A pool whose worker dies after three files (killed, out of memory)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> "_DyingPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn: Callable[[object], object], tasks: list[object], chunksize: int = 1) -> Iterator[object]:
+        for index, task in enumerate(tasks):
+            if index == 3:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            yield fn(task)
+
+
+@pytest.mark.parametrize("pool", [_NoPool, _DyingPool], ids=["no-pool", "worker-died"])
+def test_without_working_workers_the_files_are_checked_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: type
+) -> None:
+    root = project(tmp_path, {f"m{i}.py": TWO_CODES for i in range(20)})
+    config = Config(root=root)
+    serial = findings(root, config, None)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    paths = sorted(root.rglob("*.py"))
+    parallel = check_files(paths, config, root, RunOptions(jobs=2, cache=None))
+    assert [astuple(finding) for finding in parallel] == serial
+    assert len(serial) == 40
