@@ -161,8 +161,8 @@ def _list_rules() -> int:
     rows = [(rule.code, rule.name, rule.summary) for rule in ALL_RULES]
     rows += [(code, name, description) for code, (name, description) in TOOL_CODES.items()]
     width = max(len(name) for _, name, _ in rows)
-    for code, name, summary in rows:
-        print(f"{code}  {name:<{width}}  {summary}")
+    for code, name, description in rows:
+        print(f"{code}  {name:<{width}}  {description}")
     return EXIT_CLEAN
 
 
