@@ -27,7 +27,7 @@ from jitlint.keys import KeyAnalyzer
 from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
 from jitlint.scopes import Scope, build_scopes
-from jitlint.source import Source, SourceError, decode, parse_once, read_source
+from jitlint.source import Source, SourceError, decode, parse_once, unreadable
 from jitlint.suppression import SKIP_FILE, is_suppressed
 from jitlint.targets import TargetFinder
 from jitlint.traced import TracedFunction, find_traced_functions
@@ -46,12 +46,11 @@ class _RawHit:
 
 def check_file(path: Path, config: Config, display: str | None = None) -> list[Finding]:
     """Lint one file. Bad input and rule bugs become findings, never exceptions."""
-    shown = display or str(path)
     try:
-        source = read_source(path)
-    except SourceError as error:
-        return _source_error_findings(shown, error, path, config)
-    return check_source(path, source, config, shown)
+        data = path.read_bytes()
+    except OSError as error:
+        return _source_error_findings(display or str(path), unreadable(error), path, config)
+    return check_bytes(path, data, config, display)
 
 
 def check_bytes(path: Path, data: bytes, config: Config, display: str | None = None) -> list[Finding]:

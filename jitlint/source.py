@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import tokenize
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 
@@ -42,13 +41,9 @@ def decode(data: bytes) -> Source:
     return Source(text.removeprefix("\ufeff"))
 
 
-def read_source(path: Path) -> Source:
-    """Read and decode one file; an OS error becomes a JIT901 SourceError."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SourceError("JIT901", f"could not read: {error.strerror or error}") from None
-    return decode(data)
+def unreadable(error: OSError) -> SourceError:
+    """The JIT901 error for a file the OS would not let us read."""
+    return SourceError("JIT901", f"could not read: {error.strerror or error}")
 
 
 def parse_once(source: Source) -> cst.Module:
