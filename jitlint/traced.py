@@ -62,6 +62,8 @@ class Route:
     # Parameters with defaults that visible calls of the jitted wrapper pass; None when the module
     # shows no call of it (callers elsewhere may pass anything).
     passed_defaults: frozenset[str] | None = None
+    # The names the transformed function is called by (`step`, `fast` for `fast = jax.jit(step)`).
+    wrapper_names: frozenset[str] = frozenset()
     passes_arguments: bool = False  # CALLED_FROM: the site call's arguments are the parameters
     bound_self: bool = False  # CALLED_FROM `self.name(...)`: the first parameter is bound
 
@@ -312,11 +314,13 @@ class _Finder:
                 if route.kind in (RouteKind.DECORATOR, RouteKind.TRANSFORM_CALL):
                     home = traced.scope.parent if route.kind is RouteKind.DECORATOR else scope_of_call.get(id(route.site))
                     if home is not None:
-                        passed = self._passed_defaults(traced, route, home)
-                        traced.routes[index] = replace(route, passed_defaults=passed)
+                        names = frozenset(self._wrapper_names(traced, route, home))
+                        passed = self._passed_defaults(traced, route, home, names)
+                        traced.routes[index] = replace(route, passed_defaults=passed, wrapper_names=names)
 
-    def _passed_defaults(self, traced: TracedFunction, route: Route, home: Scope) -> frozenset[str] | None:
-        names = self._wrapper_names(traced, route, home)
+    def _passed_defaults(
+        self, traced: TracedFunction, route: Route, home: Scope, names: frozenset[str]
+    ) -> frozenset[str] | None:
         is_method = home.kind is ScopeKind.CLASS
         calls = [
             call

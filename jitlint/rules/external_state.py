@@ -163,7 +163,7 @@ def _trace_starts(fn: TracedFunction, root: Scope) -> dict[int, list[int]]:
         ):
             sites.add(id(route.site))  # lax loops and branches trace where they are called
         else:
-            names |= _names_bound_to(route.site, root)
+            names |= route.wrapper_names  # found once, by discovery
     starts: dict[int, list[int]] = {}
     for scope in root.tree():
         for call in scope.calls:
@@ -187,17 +187,6 @@ def _entry_routes(fn: TracedFunction) -> list[Route]:
             else:
                 pending.append(route.caller)
     return found
-
-
-def _names_bound_to(site: cst.CSTNode, root: Scope) -> set[str]:
-    """`fast` for `fast = jax.jit(step)`, and names that wrap it again (`fast = jax.jit(fast)`)."""
-    names: set[str] = set()
-    for scope in root.tree():
-        for name, bindings in scope.bindings.items():
-            if any(binding.value is site for binding in bindings):
-                names.add(name)
-                names |= _wrapper_names(scope, name)
-    return names
 
 
 def _after_a_trace(change: _Change, starts: dict[int, list[int]]) -> bool:
@@ -231,17 +220,6 @@ def _recreated_with_closure(fn: TracedFunction, outer: Scope) -> bool:
     if scope.kind is ScopeKind.LAMBDA:
         return True
     return any(b.in_loop for b in outer.bindings.get(scope.name, []) if b.how is How.DEFINE)
-
-
-def _wrapper_names(outer: Scope, name: str) -> set[str]:
-    """Names bound to a call that wraps `name`: `fast_step = jax.jit(step)`."""
-    return {
-        bound
-        for bound, bindings in outer.bindings.items()
-        for binding in bindings
-        if isinstance(binding.value, cst.Call)
-        and any(isinstance(arg.value, cst.Name) and arg.value.value == name for arg in binding.value.args)
-    }
 
 
 def _rebindings(name: str, outer: Scope, bindings: list[Binding]) -> Iterator[_Change]:
