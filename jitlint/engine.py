@@ -12,7 +12,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -80,26 +82,47 @@ def check_source(
         module = parse_once(source)
     except SourceError as error:
         return _source_error_findings(shown, error, path, config)
-    scopes = build_scopes(module)
-    resolver = NameResolver(package_of(path))
-    entries = entry_points(config.extend_jit_decorators)
-    traced = find_traced_functions(scopes, resolver, entries)
-    analysis = ModuleAnalysis(resolver, FlowAnalyzer(resolver, traced), KeyAnalyzer(resolver, scopes, traced))
-    raw: list[_RawHit] = []
-    errors: list[Finding] = []
-    for rule in ALL_RULES:
-        if not config.is_enabled(rule.code, path):
-            continue
+    analyse = partial(_analyse, module, path, config, shown)
+    try:
         try:
-            raw.extend(_run_rule(rule, traced, scopes, analysis))
-        except Exception as error:  # a rule bug must not stop the other rules or files
-            errors.append(_internal_error(shown, rule, error))
-    findings = _locate(raw, module, shown, traced)
-    scopes.release()
+            findings = analyse()
+        except RecursionError:
+            # Python recursion in the analysis (expression evaluation, libcst's code generator)
+            # follows the nesting of the code: a flat `a + b + ...` of a few hundred terms is a
+            # few hundred levels deep. Such files are analysed again with room for it.
+            findings = _on_large_stack(analyse)
+    except Exception as error:  # one guard: nothing after parsing may stop the other files
+        return [internal_error(shown, "while analysing this file", error)]
     if apply_noqa:
         lines = source.lines
         findings = [finding for finding in findings if not is_suppressed(finding, lines)]
-    return sorted(findings + errors)
+    return sorted(findings)
+
+
+def _analyse(module: cst.Module, path: Path, config: Config, shown: str) -> list[Finding]:
+    """Every finding of the parsed module, before suppression. A rule that fails becomes a
+    JIT902 finding naming it, and the other rules still run; too deep a recursion is raised
+    for check_source to retry the whole file."""
+    scopes = build_scopes(module)
+    try:
+        resolver = NameResolver(package_of(path))
+        entries = entry_points(config.extend_jit_decorators)
+        traced = find_traced_functions(scopes, resolver, entries)
+        analysis = ModuleAnalysis(resolver, FlowAnalyzer(resolver, traced), KeyAnalyzer(resolver, scopes, traced))
+        raw: list[_RawHit] = []
+        errors: list[Finding] = []
+        for rule in ALL_RULES:
+            if not config.is_enabled(rule.code, path):
+                continue
+            try:
+                raw.extend(_run_rule(rule, traced, scopes, analysis))
+            except RecursionError:
+                raise
+            except Exception as error:  # a rule bug must not stop the other rules or files
+                errors.append(internal_error(shown, f"in {rule.code} ({rule.name})", error))
+        return _locate(raw, module, shown, traced) + errors
+    finally:
+        scopes.release()
 
 
 def _may_trace(text: str, config: Config) -> bool:
@@ -153,30 +176,29 @@ def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[Tra
 
 
 def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    """Node → source range. libcst's code generator recurses once per nesting level, so very
-    deeply nested code is retried on a thread with a large stack and a raised recursion limit."""
-    try:
-        return _resolve_positions(module)
-    except RecursionError:
-        return _on_large_stack(lambda: _resolve_positions(module))
-
-
-def _resolve_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Node → source range (libcst's code generator recurses once per nesting level)."""
     return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
+# Room for the deepest code CPython compiles (about 2,000 terms in one flat expression) at
+# tens of Python frames a level, on a thread whose C stack can hold them.
 _LARGE_STACK_BYTES = 512 * 1024 * 1024
 _LARGE_RECURSION_LIMIT = 200_000
 
+_Result = TypeVar("_Result")
 
-def _on_large_stack(work: Callable[[], Mapping[cst.CSTNode, CodeRange]]) -> Mapping[cst.CSTNode, CodeRange]:
-    result: list[Mapping[cst.CSTNode, CodeRange]] = [{}]
+
+def _on_large_stack(work: Callable[[], _Result]) -> _Result:
+    """`work()` run on a thread with a large stack and a raised recursion limit; its exception,
+    if it raises one, is raised here."""
+    outcome: list[_Result] = []
+    failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            result[0] = work()
-        except RecursionError:
-            pass  # beyond even this: findings fall back to line 1
+            outcome.append(work())
+        except BaseException as error:  # handed to the calling thread
+            failure.append(error)
 
     previous_stack = threading.stack_size(_LARGE_STACK_BYTES)
     previous_limit = sys.getrecursionlimit()
@@ -188,7 +210,9 @@ def _on_large_stack(work: Callable[[], Mapping[cst.CSTNode, CodeRange]]) -> Mapp
     finally:
         threading.stack_size(previous_stack)
         sys.setrecursionlimit(previous_limit)
-    return result[0]
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _function_name(item: _RawHit) -> str:
@@ -209,6 +233,7 @@ def _source_error_findings(shown: str, error: SourceError, path: Path, config: C
     return [Finding(shown, error.line, error.col, error.code, error.reason)]
 
 
-def _internal_error(shown: str, rule: Rule | ScopeRule, error: Exception) -> Finding:
+def internal_error(shown: str, where: str, error: Exception) -> Finding:
+    """The JIT902 finding for an exception jitlint raised on this file: `where` says at which stage."""
     detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return Finding(shown, 1, 1, "JIT902", f"internal error in {rule.code} ({rule.name}): {detail}")
+    return Finding(shown, 1, 1, "JIT902", f"internal error {where}: {detail}")

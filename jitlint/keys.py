@@ -240,8 +240,8 @@ class KeyAnalyzer:
         try:
             # The cheap test first: a scope that calls no consumer needs no walk.
             result = _ScopeWalker(self, scope).run() if self.may_consume(scope) else _ScopeResult([], _NOTHING)
-        except (_TooLarge, RecursionError):
-            result = _ScopeResult([], _NOTHING)  # too large or too deeply nested to follow: silent
+        except _TooLarge:
+            result = _ScopeResult([], _NOTHING)  # too large to follow: silent
         finally:
             self._in_progress.discard(key)
         self._results[key] = result

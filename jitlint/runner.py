@@ -14,6 +14,7 @@ importing them would be half of such a run.
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -104,16 +105,20 @@ def _analyse(tasks: list[_Task], config: Config, jobs: int) -> Iterator[list[Fin
             for found in pool.map(partial(_check_task, config), tasks, chunksize=_CHUNK):
                 done += 1
                 yield found
-    except (BrokenProcessPool, OSError, ImportError, NotImplementedError):
-        # A worker died (killed, out of memory), or this system has no working process pool
-        # (no /dev/shm, no sem_open): check the rest here, as --jobs 1 would.
+    except (BrokenProcessPool, OSError, ImportError, NotImplementedError, pickle.PicklingError):
+        # A worker died (killed, out of memory), this system has no working process pool
+        # (no /dev/shm, no sem_open), or a result could not be sent back: check the files
+        # not yet answered here, as --jobs 1 would, so that none is dropped.
         yield from (_check_task(config, task) for task in tasks[done:])
 
 
 def _check_task(config: Config, task: _Task) -> list[Finding]:
-    from jitlint.engine import check_bytes
+    from jitlint.engine import check_bytes, internal_error
 
-    return check_bytes(task.path, task.data, config, task.shown)
+    try:
+        return check_bytes(task.path, task.data, config, task.shown)
+    except Exception as error:  # check_bytes guards its stages; this keeps a worker alive
+        return [internal_error(task.shown, "while checking this file", error)]
 
 
 def _context() -> BaseContext:

@@ -666,14 +666,49 @@ def f(x):
 """
 
 
-def test_huge_and_deeply_nested_files_do_not_crash(tmp_path: Path) -> None:
-    # `import jax` makes jitlint parse the file; no hit, so no position lookup over 50,000 lines.
-    huge = "import jax\n" + "x = 1\n" * 50_000
+def test_huge_and_deeply_nested_files_are_analysed(tmp_path: Path) -> None:
+    # `import jax` makes jitlint parse the file; the print at its end makes it resolve positions
+    # over all 50,000 lines.
+    huge = "import jax\n" + "x = 1\n" * 50_000 + JITTED_PRINT.removeprefix("import jax\n")
     write(tmp_path, {"huge.py": huge, "nested.py": NESTED})
-    result = jitlint(tmp_path)
-    assert result.code in (0, 1)
-    for finding in result.findings:  # a JIT900 at worst; a print found is at its real place
-        assert finding.code == "JIT900" or finding[:4] == jit003("nested.py", 8), finding
+    result = jitlint(tmp_path, "--no-cache")
+    assert result.code == 1
+    assert result.located == [jit003("huge.py", 50_006), jit003("nested.py", 8)]
+
+
+def flat_expression(shape: str, terms: int) -> str:
+    """One flat expression of `terms` terms: `x + x + ...`, `x and x ...`, `x.T.T...`, `x[0][0]...`."""
+    if shape == "+":
+        return " + ".join(["x"] * terms)
+    if shape == "and":
+        return " and ".join(["x"] * terms)
+    return "x" + {"attribute": ".T", "index": "[0]"}[shape] * terms
+
+
+def deep_module(shape: str, terms: int) -> str:
+    """A jitted function with a print (line 6) and a Python `if` (line 8) on a long flat
+    expression of its traced argument."""
+    return JITTED_PRINT.replace("    return x\n", f"    y = {flat_expression(shape, terms)}\n    if y:\n        return y\n    return x\n")
+
+
+# CPython compiles flat expressions of up to about 2,000 terms; each nests one level deeper.
+@pytest.mark.parametrize("shape", ["+", "and", "attribute", "index"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_long_flat_expressions_are_analysed_with_one_job_and_with_workers(
+    tmp_path: Path, shape: str, jobs: str
+) -> None:
+    # 16 files or more are checked by worker processes; one deep file must not cost the others.
+    files = {f"plain{index:02}.py": JITTED_PRINT for index in range(16)}
+    files["deep.py"] = deep_module(shape, 1_000 if shape == "index" else 1_900)
+    compile(files["deep.py"], "deep.py", "exec")  # valid Python, as CPython sees it
+    write(tmp_path, files)
+    result = jitlint(tmp_path, "--no-cache", "--jobs", jobs)
+    assert result.code == 1
+    expected = [jit003("deep.py"), ("deep.py", 8, 8, "JIT005")]
+    if shape == "and":  # `x and ...` converts the traced x to bool too
+        expected.insert(1, ("deep.py", 7, 9, "JIT005"))
+    assert [finding for finding in result.located if finding[0] == "deep.py"] == expected
+    assert len(result.located) == 16 + len(expected)
 
 
 # A rule that crashes on its first call: the run must report it and go on with the next file.
@@ -713,6 +748,51 @@ def test_an_internal_rule_error_is_a_jit902_finding_and_exit_2(tmp_path: Path) -
     assert "internal error in JIT003" in by_code["JIT902"].message
     assert {by_code["JIT003"].path, by_code["JIT902"].path} == {"a.py", "b.py"}
     assert by_code["JIT003"][:4] == jit003(by_code["JIT003"].path)
+
+
+# Any stage after parsing that fails on one file (here: finding traced functions in bad.py)
+# must become a JIT902 for that file while the other files are still checked and reported; and
+# a worker process that dies (here: on bad.py, in a worker only) must not drop any file.
+FAILING_STAGE = """\
+import multiprocessing
+import os
+import sys
+
+import jitlint.cli
+import jitlint.engine
+
+find_traced_functions = jitlint.engine.find_traced_functions
+
+
+def failing_on_bad_file(scopes, *args):
+    if "bad.py" in scopes.node.code:  # bad.py names itself in a comment
+        if sys.argv[1] == "die" and multiprocessing.parent_process() is not None:
+            os._exit(1)
+        raise KeyError("deliberate failure")
+    return find_traced_functions(scopes, *args)
+
+
+jitlint.engine.find_traced_functions = failing_on_bad_file
+sys.exit(jitlint.cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failure_after_parsing_is_one_jit902_and_the_other_files_are_reported(tmp_path: Path, jobs: str) -> None:
+    files = {f"good{index:02}.py": JITTED_PRINT for index in range(20)}
+    write(tmp_path, {**files, "bad.py": "# bad.py\n" + JITTED_PRINT})
+    result = python(tmp_path, "-c", FAILING_STAGE, "raise", "--no-cache", "--jobs", jobs)
+    assert result.code == 2
+    assert result.located == [("bad.py", 1, 1, "JIT902"), *(jit003(name) for name in sorted(files))]
+    assert result.findings[0].message == "internal error while analysing this file: KeyError: 'deliberate failure'"
+
+
+def test_files_of_a_worker_that_died_are_checked_in_this_process(tmp_path: Path) -> None:
+    files = {f"good{index:02}.py": JITTED_PRINT for index in range(20)}
+    write(tmp_path, {**files, "bad.py": "# bad.py\n" + JITTED_PRINT})
+    result = python(tmp_path, "-c", FAILING_STAGE, "die", "--no-cache", "--jobs", "2")
+    assert result.code == 2  # in this process bad.py fails as in the test above
+    assert result.located == [("bad.py", 1, 1, "JIT902"), *(jit003(name) for name in sorted(files))]
 
 
 # --- information options -----------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from jitlint.config import Config
+from jitlint.engine import check_text
 from jitlint.entrypoints import entry_points
 from jitlint.imports import NameResolver
 from jitlint.keys import KeyAnalyzer, Status
@@ -145,11 +149,13 @@ def unrelated(key):
     assert reused_lines(body, "unrelated") == [12]
 
 
-def test_code_too_deep_to_follow_is_left_alone() -> None:
+def test_code_too_deep_for_the_default_stack_is_followed() -> None:
+    # The walk recurses once per level of a flat `x + x + ...`; the engine retries such a file
+    # with room for it, and the reuse is found.
     terms = " + ".join(["x"] * 1500)
     body = f"""
 def f(key, x):
     return jax.random.normal(key) + jax.random.normal(key) + {terms}
 """
-    keys, scopes = analyzer(body)
-    assert keys.reuses(scopes["f"]) == []  # a RecursionError inside the walk means: silent
+    findings = check_text(Path("deep.py"), HEADER + body, Config())
+    assert [(finding.line, finding.col, finding.code) for finding in findings] == [(5, 37, "JIT007")]

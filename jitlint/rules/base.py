@@ -50,26 +50,33 @@ class ModuleAnalysis:
     def _trace_aware_nodes(self, scope: Scope) -> frozenset[int]:
         key = id(scope)
         if key not in self._trace_aware:
+            nodes = list(descendants(scope.node))
             found: set[int] = set()
-            for node in descendants(scope.node):
-                for part in _trace_aware_parts(node, scope, self.resolver):
+            # The tests for tracers look below each `if` and `and`/`or`: a long flat chain would
+            # make that quadratic, so they are made only where some name mentions tracers.
+            may_test = any(_names_tracers(node) for node in nodes)
+            for node in nodes:
+                for part in _trace_aware_parts(node, scope, self.resolver, may_test):
                     found.add(id(part))
                     found.update(id(inner) for inner in descendants(part))
             self._trace_aware[key] = frozenset(found)
         return self._trace_aware[key]
 
 
-def _trace_aware_parts(node: cst.CSTNode, scope: Scope, resolver: NameResolver) -> list[cst.CSTNode]:
+def _trace_aware_parts(
+    node: cst.CSTNode, scope: Scope, resolver: NameResolver, may_test: bool
+) -> list[cst.CSTNode]:
     """The parts of `node` that only run when the code has checked for tracers itself.
 
     `if isinstance(x, jax.core.Tracer): ...` (both branches), `not_jax_tracer(x) and ...`
     (the right operand), `a if is_concrete(x) else b`, `with jax.ensure_compile_time_eval():`.
+    `may_test`: whether any name in the scope mentions tracers, which the first three need.
     """
-    if isinstance(node, (cst.If, cst.IfExp)) and _mentions_tracers(node.test):
+    if may_test and isinstance(node, (cst.If, cst.IfExp)) and _mentions_tracers(node.test):
         return [node]
-    if isinstance(node, cst.BooleanOperation) and _mentions_tracers(node.left):
+    if may_test and isinstance(node, cst.BooleanOperation) and _mentions_tracers(node.left):
         return [node.right]
-    if isinstance(node, cst.Try) and any(
+    if may_test and isinstance(node, cst.Try) and any(
         handler.type is not None and _mentions_tracers(handler.type) for handler in node.handlers
     ):
         return [node.body]  # `try: ... except jax.errors.ConcretizationTypeError:`
@@ -85,12 +92,19 @@ def _trace_aware_parts(node: cst.CSTNode, scope: Scope, resolver: NameResolver) 
 def _mentions_tracers(test: cst.BaseExpression) -> bool:
     """A test that asks whether values are tracers or concrete: `isinstance(x, core.Tracer)`,
     `not_jax_tracer(x)`, `is_concrete(x)`."""
-    for part in (test, *descendants(test)):
-        if isinstance(part, (cst.Name, cst.Attribute)):
-            name = (part.attr if isinstance(part, cst.Attribute) else part).value.lower()
-            if "tracer" in name or "concret" in name:  # Tracer, is_concrete, Concretization...
-                return True
-    return False
+    return any(_names_tracers(part) for part in (test, *descendants(test)))
+
+
+def _names_tracers(node: cst.CSTNode) -> bool:
+    """`Tracer`, `core.Tracer`, `is_concrete`, `ConcretizationTypeError`, ..."""
+    kind = type(node)
+    if kind is cst.Name:
+        name = node.value.lower()  # type: ignore[attr-defined]
+    elif kind is cst.Attribute:
+        name = node.attr.value.lower()  # type: ignore[attr-defined]
+    else:
+        return False
+    return "tracer" in name or "concret" in name
 
 
 @dataclass(frozen=True)

@@ -97,14 +97,13 @@ def find_python_control_flow(fn: TracedFunction, module: ModuleAnalysis) -> Iter
     control flow works there.
     """
     flow = module.flow(fn)
-    reported: set[int] = set()
+    # Parts already looked at, by any condition: the operands of `a and b and c` are parts of
+    # each nested BooleanOperation's condition too, and a long chain must cost linear time.
+    examined: set[int] = set()
     for node in own_nodes(fn.node):
         for condition in _conditions(node, fn, module):
-            culprit = _traced_culprit(condition.test, flow)
-            if culprit is None or id(culprit) in reported:
-                continue
-            reported.update(id(part) for part in _bool_converted_parts(condition.test))
-            if module.in_trace_aware_code(culprit, fn):
+            culprit = _traced_culprit(condition.test, flow, examined)
+            if culprit is None or module.in_trace_aware_code(culprit, fn):
                 continue
             yield Hit(condition.report_at, _details(condition, culprit, fn, flow))
 
@@ -156,31 +155,42 @@ def _comparison_conditions(node: cst.Comparison) -> Iterator[_Condition]:
         yield _Condition(node.left, "in", _FIXES["in"], node)
 
 
-def _bool_converted_parts(test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The test itself and, through `not`/`and`/`or`, each operand Python converts to bool."""
-    yield test
-    if isinstance(test, cst.BooleanOperation):
-        yield from _bool_converted_parts(test.left)
-        yield from _bool_converted_parts(test.right)
-    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        yield from _bool_converted_parts(test.expression)
-
-
-def _traced_culprit(test: cst.BaseExpression, flow: FunctionFlow) -> cst.BaseExpression | None:
-    """The first part of `test` that is converted to bool while traced, if any."""
-    for part in _bool_converted_parts(test):
+def _bool_converted_parts(test: cst.BaseExpression, examined: set[int]) -> Iterator[cst.BaseExpression]:
+    """The test itself and, through `not`/`and`/`or`, each operand Python converts to bool, in
+    source order; parts in `examined` are skipped with what is below them, and the rest added."""
+    stack = [test]
+    while stack:
+        part = stack.pop()
+        if id(part) in examined:
+            continue
+        examined.add(id(part))
+        yield part
         if isinstance(part, cst.BooleanOperation):
+            stack += (part.right, part.left)
+        elif isinstance(part, cst.UnaryOperation) and isinstance(part.operator, cst.Not):
+            stack.append(part.expression)
+
+
+def _traced_culprit(test: cst.BaseExpression, flow: FunctionFlow, examined: set[int]) -> cst.BaseExpression | None:
+    """The first part of `test` not examined before that is converted to bool while traced.
+
+    Once a culprit is found, the parts of `test` after it are marked examined as well: one
+    finding per condition, at its first traced part.
+    """
+    culprit = None
+    for part in _bool_converted_parts(test, examined):
+        if culprit is not None or isinstance(part, cst.BooleanOperation):
             continue
         if isinstance(part, cst.UnaryOperation) and isinstance(part.operator, cst.Not):
             continue
         if isinstance(part, cst.Comparison) and len(part.comparisons) > 1:
             first = part.comparisons[0]
             if flow.is_traced(part.left) or flow.is_traced(first.comparator):
-                return part
+                culprit = part
             continue
         if flow.is_traced(part):
-            return part
-    return None
+            culprit = part
+    return culprit
 
 
 def _details(condition: _Condition, culprit: cst.BaseExpression, fn: TracedFunction, flow: FunctionFlow) -> dict[str, str]:
