@@ -46,24 +46,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
-    parser.add_argument("--jobs", "-j", type=_positive_int, default=available_cores(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=_jobs, default=available_cores(), metavar="N",
                         help="processes to run at once (default: the available cores; files are "
                         "checked in parallel, and --confirm runs one per module)")
     confirm = parser.add_argument_group("confirming findings with JAX (imports and runs your code)")
     confirm.add_argument("--confirm", action="store_true",
                          help="trace each finding's function with JAX and mark it confirmed, "
                          "not reproduced or unverified")
-    confirm.add_argument("--confirm-timeout", type=float, default=60.0, metavar="SECONDS",
-                         help="time allowed per module (default 60)")
+    confirm.add_argument("--confirm-timeout", type=_timeout, default=60.0, metavar="SECONDS",
+                         help=f"time allowed per module (default 60, at most {MAX_TIMEOUT})")
     confirm.add_argument("--confirmed-only", action="store_true",
                          help="report only confirmed findings (implies --confirm)")
     return parser
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
+MAX_TIMEOUT = 86_400  # seconds: one day, beyond any import and trace of one module
+
+
+def _jobs(text: str) -> int:
+    """A whole number of processes, at least 1. A huge one is harmless: the runner and --confirm
+    never start more processes than there are files or modules."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _timeout(text: str) -> float:
+    """Seconds, more than 0 and at most a day: nan, inf and 1e308 cannot be waited for."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not '{text}'") from None
+    if not 0 < value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_TIMEOUT}, not '{text}'")
     return value
 
 
@@ -159,7 +178,7 @@ def _list_rules() -> int:
     from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
 
     rows = [(rule.code, rule.name, rule.summary) for rule in ALL_RULES]
-    rows += [(code, name, description) for code, (name, description) in TOOL_CODES.items()]
+    rows += [(code, tool.name, tool.summary) for code, tool in TOOL_CODES.items()]
     width = max(len(name) for _, name, _ in rows)
     for code, name, description in rows:
         print(f"{code}  {name:<{width}}  {description}")
@@ -169,11 +188,13 @@ def _list_rules() -> int:
 def _explain(code: str) -> int:
     from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
 
-    for rule in ALL_RULES:
-        if rule.code == code.upper():
-            print(f"{rule.code} ({rule.name})\n\n{rule.docs}")
-            return EXIT_CLEAN
-    return _error(f"unknown rule code '{code}' (see --list-rules)")
+    docs = {rule.code: (rule.name, rule.docs) for rule in ALL_RULES}
+    docs.update((tool_code, (tool.name, tool.docs)) for tool_code, tool in TOOL_CODES.items())
+    if code.upper() not in docs:
+        return _error(f"unknown rule code '{code}' (see --list-rules)")
+    name, text = docs[code.upper()]
+    print(f"{code.upper()} ({name})\n\n{text}")
+    return EXIT_CLEAN
 
 
 def _error(message: str) -> int:
