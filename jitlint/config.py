@@ -92,24 +92,52 @@ def _glob_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.jitlint] table, searched upward from `start`."""
+    """The nearest pyproject.toml with a [tool.jitlint] table, searched upward from `start`.
+
+    Each candidate that mentions jitlint is parsed, so every spelling TOML allows is seen
+    (`[ tool.jitlint ]`, `tool.jitlint.select = ...`, `[tool]` with `jitlint = {...}`). One that
+    mentions it but is not valid TOML is an error: it may hold the table the user meant.
+    """
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and "[tool.jitlint" in _read_text(candidate):
-            return candidate
+        if candidate.is_file():
+            text = _read_text(candidate)
+            # A file that never names jitlint cannot hold its table (short of a key spelled with
+            # escape sequences), and is not parsed: a broken unrelated pyproject is not our error.
+            if "jitlint" in text and _jitlint_table(_parse(text, candidate), candidate) is not None:
+                return candidate
     return None
 
 
 def load_config(path: Path, base: Config | None = None) -> Config:
     """Read `[tool.jitlint]` from a TOML file; a file without the table gives the defaults."""
+    table = _jitlint_table(_parse(_read_text(path), path), path)
+    return parse_table(table or {}, path, base or Config(root=path.parent))
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(_read_text(path))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = data.get("tool", {}).get("jitlint", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.jitlint] must be a table")
-    return parse_table(table, path, base or Config(root=path.parent))
+
+
+def _jitlint_table(data: Mapping[str, Any], path: Path) -> Mapping[str, Any] | None:
+    """The [tool.jitlint] table of a parsed file, None when it has none; a `tool` or
+    `tool.jitlint` that is not a table is an error, never a table taken as empty."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, not {_toml_type(tool)}")
+    table = tool.get("jitlint")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.jitlint] must be a table, not {_toml_type(table)}")
+    return table
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}
+    return names.get(type(value), "a date or time")
 
 
 _LIST_KEYS = {

@@ -9,7 +9,8 @@ files' findings are still printed.
 from pathlib import Path
 
 import pytest
-from test_cli import JITTED_PRINT, Result, jit003, jitlint, write
+from test_cli import CLEAN, JITTED_PRINT, Result, jit003, jitlint, jitlint_table, write
+from test_flake8_plugin import flake8
 
 from jitlint.codes import TOOL_CODES
 
@@ -25,6 +26,80 @@ def only_findings(result: Result, expected: list[tuple[str, int, int, str]], cod
 
 def stderr_lines_before_the_summary(result: Result) -> list[str]:
     return result.err.splitlines()[:-1]
+
+
+# --- configuration: any TOML spelling, clear errors --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        '[ tool.jitlint ]\nignore = ["JIT003"]\n',
+        '["tool".jitlint]\nignore = ["JIT003"]\n',
+        '[tool."jitlint"]\nignore = ["JIT003"]\n',
+        'tool.jitlint.ignore = ["JIT003"]\n',
+        '[tool]\njitlint = { ignore = ["JIT003"] }\n',
+        '[tool.black]\nline-length = 99\n\n[tool]\njitlint.ignore = ["JIT003"]\n',
+    ],
+    ids=["spaces", "quoted-tool", "quoted-jitlint", "dotted-key", "inline-table", "dotted-in-tool"],
+)
+def test_every_toml_spelling_of_the_table_is_read(tmp_path: Path, pyproject: str) -> None:
+    write(tmp_path, {"pyproject.toml": pyproject, "src/mod.py": JITTED_PRINT, "src/clean.py": CLEAN})
+    for cwd in (tmp_path, tmp_path / "src"):  # in the project root, and found upward
+        result = jitlint(cwd)
+        assert (result.code, result.out) == (0, ""), result.err
+        assert result.summary == "No problems found (2 files checked)"
+
+
+@pytest.mark.parametrize(
+    ("config", "text", "options", "problem"),
+    [
+        ("pyproject.toml", "tool = 1  # jitlint settings: see the docs\n", [], "'tool' must be a table, not an integer"),
+        ("ci/strict.toml", 'tool = "jitlint"\n', ["--config", "ci/strict.toml"], "'tool' must be a table, not a string"),
+        ("pyproject.toml", "[tool]\njitlint = []\n", [], "[tool.jitlint] must be a table, not an array"),
+    ],
+    ids=["tool-integer", "config-tool-string", "jitlint-array"],
+)
+def test_a_tool_or_jitlint_key_that_is_not_a_table_is_a_config_error(
+    tmp_path: Path, config: str, text: str, options: list[str], problem: str
+) -> None:
+    write(tmp_path, {config: text, "mod.py": JITTED_PRINT})
+    result = jitlint(tmp_path, *options)
+    assert (result.code, result.out) == (2, "")
+    [line] = result.err.splitlines()
+    assert line.startswith("jitlint: error: ") and line.endswith(f"{config}: {problem}"), line
+
+
+def test_a_malformed_pyproject_met_upward_is_an_error_naming_it(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[ tool.jitlint ]\nignore = [\n", "src/mod.py": JITTED_PRINT})
+    result = jitlint(tmp_path / "src")
+    assert (result.code, result.out) == (2, "")
+    [line] = result.err.splitlines()
+    assert line.startswith(f"jitlint: error: {tmp_path / 'pyproject.toml'}: invalid TOML: ")
+
+
+def test_a_malformed_pyproject_that_never_names_jitlint_is_passed_over(tmp_path: Path) -> None:
+    # It cannot hold the table; the project's config above it still applies.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": jitlint_table('ignore = ["JIT003"]'),
+            "sub/pyproject.toml": "[project\nname = 'half-written'\n",
+            "sub/mod.py": JITTED_PRINT,
+        },
+    )
+    result = jitlint(tmp_path / "sub")
+    assert (result.code, result.out, result.err) == (0, "", "No problems found (1 file checked)\n")
+
+
+def test_flake8_reads_any_spelling_and_fails_cleanly_on_a_tool_that_is_not_a_table(tmp_path: Path) -> None:
+    custom = "import mylib\n\n\n@mylib.compiled\ndef step(x):\n    print(x)\n    return x\n"
+    write(tmp_path, {"pyproject.toml": 'tool.jitlint.extend-jit-decorators = ["mylib.compiled"]\n', "mod.py": custom})
+    assert [f[:4] for f in flake8(tmp_path, "mod.py").findings] == [("mod.py", 6, 5, "JIT003")]
+    write(tmp_path, {"pyproject.toml": "tool = 1  # jitlint\n"})
+    result = flake8(tmp_path, "mod.py")  # flake8 reports the plugin's error and exits 1
+    assert result.code == 1
+    assert "'tool' must be a table, not an integer" in result.out + result.err
 
 
 # --- option values -----------------------------------------------------------------------------
