@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jitlint import __version__
-from jitlint.config import Config, ConfigError, check_codes, find_pyproject, load_config
+from jitlint.config import Config, ConfigError, anchored, check_codes, find_pyproject, load_config
 from jitlint.cache import ResultCache, default_cache_dir
 from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
 from jitlint.discovery import discover
@@ -163,6 +163,9 @@ def _configure(args: argparse.Namespace) -> Config:
     for option in ("select", "ignore"):
         if option in overrides:
             check_codes(overrides[option], f"--{option}")
+    for option in ("exclude", "extend_exclude"):  # relative to the cwd, as the PATHs given with them
+        if option in overrides:
+            overrides[option] = anchored(overrides[option], Path.cwd())
     return replace(config, **overrides)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import glob
 import os
 import re
 import sys
@@ -45,7 +46,7 @@ class Config:
     extend_jit_decorators: tuple[str, ...] = ()
     # [tool.jitlint.examples]: qualified function name → example inputs for --confirm
     examples: tuple[tuple[str, str], ...] = ()
-    root: Path = field(default_factory=Path.cwd)  # per-file-ignores globs are relative to it
+    root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude globs are relative to it
 
     @classmethod
     def default(cls) -> Config:
@@ -73,12 +74,42 @@ class Config:
                 codes.extend(ignored)
         return tuple(codes)
 
-    def is_excluded(self, path: Path) -> bool:
-        """Whether a path (relative to a searched directory) is excluded by a name or its path."""
-        matches_glob = _glob_matcher((*self.exclude, *self.extend_exclude))
-        return bool(path.parts) and (
-            matches_glob(path.as_posix()) or any(matches_glob(part) for part in path.parts)
-        )
+    def is_excluded(self, name: str, absolute: str) -> bool:
+        """Whether a file or directory met while searching is excluded: a glob without a `/`
+        matches its name (`build`, `*_pb2.py`), any other glob its path, relative globs being
+        relative to `root` (`src/gen`, `./src/gen/*.py`), as per-file-ignores are."""
+        names, paths = _exclusion_matchers((*self.exclude, *self.extend_exclude), self.root)
+        return names(name) or paths(absolute)
+
+
+@functools.cache
+def _exclusion_matchers(
+    patterns: tuple[str, ...], root: Path
+) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    """(name matcher, absolute path matcher), each one regular expression, built once per run.
+    Path globs are made absolute here, so paths are matched without resolving each of them."""
+    names = tuple(_normalised(pattern) for pattern in patterns if not _is_path_glob(pattern))
+    paths = anchored(tuple(pattern for pattern in patterns if _is_path_glob(pattern)), root)
+    return _glob_matcher(names), _glob_matcher(paths)
+
+
+def anchored(patterns: tuple[str, ...], directory: Path) -> tuple[str, ...]:
+    """Path globs made absolute against `directory`; name globs stay as they are. The CLI
+    anchors its globs at the working directory, as the paths given with them are."""
+    base = glob.escape(os.path.abspath(directory))  # the directory's own `[` or `*` are no glob
+    return tuple(
+        os.path.join(base, _normalised(pattern)) if _is_path_glob(pattern) else pattern
+        for pattern in patterns
+    )
+
+
+def _is_path_glob(pattern: str) -> bool:
+    return "/" in _normalised(pattern)
+
+
+def _normalised(pattern: str) -> str:
+    """`./src/` → `src`, `build/` → `build`: the same glob however it is written."""
+    return os.path.normpath(pattern).replace(os.sep, "/")
 
 
 @functools.cache

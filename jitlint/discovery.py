@@ -42,10 +42,12 @@ def _search(directory: Path, config: Config) -> Iterator[Path]:
     # Exclusions apply below the directory the user named, never to the path leading to it.
     for current, dirnames, filenames in os.walk(directory):
         base = Path(current)
-        relative = base.relative_to(directory)
-        dirnames[:] = sorted(d for d in dirnames if not config.is_excluded(relative / d))
+        absolute = os.path.abspath(current)  # one getcwd per directory, no symlink resolution
+        dirnames[:] = sorted(
+            name for name in dirnames if not config.is_excluded(name, os.path.join(absolute, name))
+        )
         for name in sorted(filenames):
-            if name.endswith(".py") and not config.is_excluded(relative / name):
+            if name.endswith(".py") and not config.is_excluded(name, os.path.join(absolute, name)):
                 yield base / name
 
 

@@ -28,6 +28,60 @@ def stderr_lines_before_the_summary(result: Result) -> list[str]:
     return result.err.splitlines()[:-1]
 
 
+# --- exclude globs, however the files are named ------------------------------------------------
+
+# `proj[1]`: the root's own name must not be read as glob syntax.
+PROJECT = "proj[1]"
+EXCLUDING_B = {
+    f"{PROJECT}/pyproject.toml": jitlint_table('extend-exclude = ["src/pkg/b.py", "./src/gen", "fixtures/"]'),
+    f"{PROJECT}/src/pkg/a.py": JITTED_PRINT,
+    f"{PROJECT}/src/pkg/b.py": JITTED_PRINT,
+    f"{PROJECT}/src/gen/g.py": JITTED_PRINT,
+    f"{PROJECT}/src/pkg/fixtures/x.py": JITTED_PRINT,  # a bare name matches at any depth
+}
+
+
+@pytest.mark.parametrize(
+    ("cwd", "args", "shown"),
+    [
+        ("", [], "src/pkg/a.py"),
+        ("", ["src"], "src/pkg/a.py"),
+        ("", ["./src"], "src/pkg/a.py"),
+        ("", ["src/pkg/"], "src/pkg/a.py"),
+        ("", ["ABSOLUTE/src"], "src/pkg/a.py"),
+        ("src", [], "pkg/a.py"),  # the config is found upward; its globs stay relative to it
+        ("src", ["."], "pkg/a.py"),
+        ("src/pkg", ["../pkg"], "../pkg/a.py"),
+        ("src/pkg", [], "a.py"),
+    ],
+)
+def test_exclude_globs_are_relative_to_the_config_file(tmp_path: Path, cwd: str, args: list[str], shown: str) -> None:
+    write(tmp_path, EXCLUDING_B)
+    root = tmp_path / PROJECT
+    args = [arg.replace("ABSOLUTE", str(root)) for arg in args]
+    result = jitlint(root / cwd, *args)
+    only_findings(result, [jit003(shown)], 1)
+    assert result.summary == "Found 1 problem in 1 file (1 file checked)"
+
+
+def test_command_line_exclude_globs_are_relative_to_the_working_directory(tmp_path: Path) -> None:
+    write(tmp_path, EXCLUDING_B)
+    result = jitlint(tmp_path / PROJECT / "src", "--extend-exclude", "pkg/a.py")  # replaces the file's
+    only_findings(result, [jit003("gen/g.py"), jit003("pkg/b.py"), jit003("pkg/fixtures/x.py")], 1)
+
+
+def test_files_named_on_the_command_line_are_checked_even_when_excluded(tmp_path: Path) -> None:
+    write(tmp_path, EXCLUDING_B)
+    result = jitlint(tmp_path / PROJECT, "src/pkg/b.py", "src")
+    only_findings(result, [jit003("src/pkg/a.py"), jit003("src/pkg/b.py")], 1)
+
+
+def test_a_named_directory_is_searched_even_when_its_name_is_excluded(tmp_path: Path) -> None:
+    write(tmp_path, EXCLUDING_B)
+    result = jitlint(tmp_path / PROJECT, "src/pkg/fixtures")  # excludes apply below what is named
+    only_findings(result, [jit003("src/pkg/fixtures/x.py")], 1)
+
+
 # --- configuration: any TOML spelling, clear errors --------------------------------------------
 
 
