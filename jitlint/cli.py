@@ -14,7 +14,7 @@ from jitlint import __version__
 from jitlint.config import Config, ConfigError, anchored, check_codes, find_pyproject, load_config
 from jitlint.cache import ResultCache, default_cache_dir
 from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
-from jitlint.discovery import discover
+from jitlint.discovery import FileList, discover, display_path
 from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
 from jitlint.codes import TOOL_CODES
@@ -100,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = discover(args.paths or ["."], config)
     for missing in files.missing:
         _error(f"path not found: {missing}")
-    findings = check_files(files.files, config, Path.cwd(), _run_options(args, config))
+    cwd = Path.cwd()
+    for loop in files.loops:  # not the user's code, so not a finding; other files go on (as ruff)
+        print(f"jitlint: warning: skipping symlink loop: {display_path(loop, cwd)}", file=sys.stderr)
+    findings = check_files(files.files, config, cwd, _run_options(args, config))
+    findings = sorted(findings + _unreadable_findings(files, config, cwd))
     if args.confirm or args.confirmed_only:
         try:
             findings = _confirm(findings, args, config)
@@ -121,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if files.missing or any(finding.is_internal_error for finding in all_findings):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _unreadable_findings(files: FileList, config: Config, cwd: Path) -> list[Finding]:
+    """JIT901 for what discovery could not read (a directory, a FIFO named on the command line):
+    like flake8's E902, so that CI never passes on code that was not read."""
+    return [
+        Finding(display_path(path, cwd), 1, 1, "JIT901", reason)
+        for path, reason in files.unreadable
+        if config.is_enabled("JIT901", path)
+    ]
 
 
 def _confirm(findings: list[Finding], args: argparse.Namespace, config: Config) -> list[Finding]:

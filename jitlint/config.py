@@ -66,7 +66,7 @@ class Config:
             return ()  # without resolving the path, which costs system calls each time
         try:
             relative = path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, RuntimeError):  # not under the root; a symlink loop (RuntimeError)
             relative = path.as_posix()
         codes: list[str] = []
         for pattern, ignored in self.per_file_ignores:

@@ -6,13 +6,18 @@ Each test checks the exit code, the one line that explains the problem, and that
 files' findings are still printed.
 """
 
+import os
+import shutil
+import sys
+import threading
 from pathlib import Path
 
 import pytest
-from test_cli import CLEAN, JITTED_PRINT, Result, jit003, jitlint, jitlint_table, write
+from test_cli import CLEAN, JITTED_PRINT, Result, console_script, jit003, jitlint, jitlint_table, run, write
 from test_flake8_plugin import flake8
 
 from jitlint.codes import TOOL_CODES
+from jitlint.discovery import read_regular_file
 
 WARNING = "jitlint: warning: "
 NOT_REGULAR = "could not read: not a regular file"
@@ -26,6 +31,182 @@ def only_findings(result: Result, expected: list[tuple[str, int, int, str]], cod
 
 def stderr_lines_before_the_summary(result: Result) -> list[str]:
     return result.err.splitlines()[:-1]
+
+
+# --- symlink loops ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        {"loop.py": "loop.py"},  # a link to itself
+        {"pkg/a.py": "b.py", "pkg/b.py": "a.py"},  # two links to each other, deeper down
+    ],
+    ids=["self", "pair"],
+)
+def test_a_symlink_loop_in_a_search_is_skipped_with_one_warning(tmp_path: Path, links: dict[str, str]) -> None:
+    write(tmp_path, {"good.py": JITTED_PRINT, "pkg/__init__.py": ""})
+    for name, target in links.items():
+        (tmp_path / name).symlink_to(target)
+    result = jitlint(tmp_path)
+    only_findings(result, [jit003("good.py")], 1)
+    assert stderr_lines_before_the_summary(result) == [
+        f"{WARNING}skipping symlink loop: {name}" for name in sorted(links)
+    ]
+    assert result.summary == "Found 1 problem in 1 file (2 files checked)"
+
+
+def test_a_skipped_symlink_loop_does_not_change_the_exit_code(tmp_path: Path) -> None:
+    # A loop is not a problem in the user's code: a clean project stays clean, as with ruff.
+    write(tmp_path, {"clean.py": CLEAN})
+    (tmp_path / "loop.py").symlink_to("loop.py")
+    result = jitlint(tmp_path)
+    assert (result.code, result.out) == (0, "")
+    assert result.err.splitlines() == [f"{WARNING}skipping symlink loop: loop.py", "No problems found (1 file checked)"]
+
+
+def test_a_symlink_loop_named_twice_is_reported_once(tmp_path: Path) -> None:
+    write(tmp_path, {"src/good.py": JITTED_PRINT})
+    (tmp_path / "src" / "loop.py").symlink_to("loop.py")
+    result = jitlint(tmp_path, "src", "./src", str(tmp_path / "src"))
+    only_findings(result, [jit003("src/good.py")], 1)
+    assert stderr_lines_before_the_summary(result) == [f"{WARNING}skipping symlink loop: src/loop.py"]
+
+
+def test_directory_symlinks_are_not_followed_so_a_directory_loop_is_harmless(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/good.py": JITTED_PRINT})
+    (tmp_path / "pkg" / "self").symlink_to(".")
+    (tmp_path / "pkg" / "parent").symlink_to("..")
+    result = jitlint(tmp_path)
+    only_findings(result, [jit003("pkg/good.py")], 1)
+    assert result.summary == "Found 1 problem in 1 file (1 file checked)"
+
+
+def test_a_symlink_loop_named_on_the_command_line_is_a_jit901_finding(tmp_path: Path) -> None:
+    write(tmp_path, {"good.py": JITTED_PRINT})
+    (tmp_path / "loop.py").symlink_to("loop.py")
+    result = jitlint(tmp_path, "loop.py", "good.py")
+    [good, loop] = result.findings
+    assert good[:4] == jit003("good.py")
+    assert loop[:4] == ("loop.py", 1, 1, "JIT901")
+    assert loop.message.startswith("could not read: ")  # the system's words for ELOOP
+    assert result.code == 1
+
+
+def test_symlink_loops_under_an_absolute_path_and_with_per_file_ignores(tmp_path: Path) -> None:
+    # Both resolve paths (to show them, to match per-file-ignores), which fails on a loop.
+    config = jitlint_table('per-file-ignores = { "tests/*" = ["JIT003"] }')
+    write(tmp_path, {"pyproject.toml": config, "src/good.py": JITTED_PRINT})
+    (tmp_path / "src" / "loop.py").symlink_to("loop.py")
+    result = jitlint(tmp_path, str(tmp_path / "src"), "src/loop.py")
+    [good, loop] = result.findings
+    assert (good[:4], loop[:4]) == (jit003("src/good.py"), ("src/loop.py", 1, 1, "JIT901"))
+    assert stderr_lines_before_the_summary(result) == [f"{WARNING}skipping symlink loop: {tmp_path}/src/loop.py"]
+    assert result.code == 1
+
+
+# --- FIFOs and devices: only regular files are read -------------------------------------------
+
+
+@pytest.fixture
+def fifo_beside_a_good_file(tmp_path: Path) -> Path:
+    write(tmp_path, {"good.py": JITTED_PRINT})
+    os.mkfifo(tmp_path / "pipe.py")  # no writer ever comes: reading it would wait forever
+    return tmp_path
+
+
+def test_a_fifo_named_py_in_a_search_is_skipped_without_being_opened(fifo_beside_a_good_file: Path) -> None:
+    result = jitlint(fifo_beside_a_good_file)  # a hang fails the run's timeout
+    only_findings(result, [jit003("good.py")], 1)
+    assert result.err.splitlines() == ["Found 1 problem in 1 file (1 file checked)"]
+
+
+@pytest.mark.parametrize("special", ["pipe.py", os.devnull])
+def test_a_fifo_or_device_named_on_the_command_line_is_a_jit901_finding(
+    fifo_beside_a_good_file: Path, special: str
+) -> None:
+    result = jitlint(fifo_beside_a_good_file, special, "good.py")
+    expected = sorted([jit003("good.py"), (special, 1, 1, "JIT901")])
+    only_findings(result, expected, 1)
+    assert [f.message for f in result.findings if f.code == "JIT901"] == [NOT_REGULAR]
+    assert result.err.splitlines() == ["Found 2 problems in 2 files (1 file checked)"]
+
+
+def test_reading_a_fifo_neither_waits_nor_reads(tmp_path: Path) -> None:
+    # Discovery passes on regular files only; this guards a path that becomes a FIFO after it.
+    fifo = tmp_path / "swapped.py"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_regular_file(fifo)
+        except OSError as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)  # a daemon: a hang cannot block pytest's exit
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "opening the FIFO waited for a writer"
+    [error] = outcome
+    assert isinstance(error, OSError) and error.strerror == "not a regular file"
+
+
+# --- what cannot be read -----------------------------------------------------------------------
+
+
+def without_read_permission(*args: str) -> list[str]:
+    """The jitlint command as a user that file permissions apply to. As root they do not, so
+    root runs it without the capabilities that override them (CAP_DAC_*), via setpriv."""
+    command = [console_script(), *args]
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a chmod 000 directory stays readable")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", drop, "--inh-caps", "-all", *command]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize(
+    ("locked", "message"),
+    [("locked", "could not read directory: Permission denied"), ("locked.py", "could not read: Permission denied")],
+    ids=["directory", "file"],
+)
+def test_what_cannot_be_read_in_a_search_is_a_jit901_finding(tmp_path: Path, locked: str, message: str) -> None:
+    write(tmp_path, {"good.py": JITTED_PRINT, "locked/inside.py": JITTED_PRINT, "locked.py": JITTED_PRINT})
+    (tmp_path / locked).chmod(0)
+    try:
+        result = run(without_read_permission("--no-cache"), tmp_path)
+    finally:
+        (tmp_path / locked).chmod(0o755)
+    expected = [jit003("good.py"), (locked, 1, 1, "JIT901"), jit003("locked.py"), jit003("locked/inside.py")]
+    expected.remove(jit003("locked/inside.py" if locked == "locked" else "locked.py"))
+    only_findings(result, sorted(expected), 1)
+    assert [f.message for f in result.findings if f.code == "JIT901"] == [message]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_an_unreadable_directory_reached_several_ways_is_reported_once(tmp_path: Path) -> None:
+    write(tmp_path, {"good.py": JITTED_PRINT, "locked/inside.py": JITTED_PRINT})
+    (tmp_path / "locked").chmod(0)
+    try:
+        result = run(without_read_permission("--no-cache", ".", "locked", "./locked/"), tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    only_findings(result, [jit003("good.py"), ("locked", 1, 1, "JIT901")], 1)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_an_unreadable_directory_can_be_ignored_like_any_jit901(tmp_path: Path) -> None:
+    write(tmp_path, {"good.py": CLEAN, "locked/inside.py": JITTED_PRINT})
+    (tmp_path / "locked").chmod(0)
+    try:
+        result = run(without_read_permission("--no-cache", "--ignore", "JIT901"), tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert (result.code, result.out) == (0, "")
 
 
 # --- exclude globs, however the files are named ------------------------------------------------
