@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from jitlint import __version__
-from jitlint.config import Config, ConfigError, check_codes, find_pyproject, load_config
+from jitlint.config import Config, ConfigError, anchored, check_codes, find_pyproject, load_config
 from jitlint.cache import ResultCache, default_cache_dir
 from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
-from jitlint.discovery import discover
+from jitlint.discovery import FileList, discover, display_path
 from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
 from jitlint.codes import TOOL_CODES
@@ -46,24 +46,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
-    parser.add_argument("--jobs", "-j", type=_positive_int, default=available_cores(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=_jobs, default=available_cores(), metavar="N",
                         help="processes to run at once (default: the available cores; files are "
                         "checked in parallel, and --confirm runs one per module)")
     confirm = parser.add_argument_group("confirming findings with JAX (imports and runs your code)")
     confirm.add_argument("--confirm", action="store_true",
                          help="trace each finding's function with JAX and mark it confirmed, "
                          "not reproduced or unverified")
-    confirm.add_argument("--confirm-timeout", type=float, default=60.0, metavar="SECONDS",
-                         help="time allowed per module (default 60)")
+    confirm.add_argument("--confirm-timeout", type=_timeout, default=60.0, metavar="SECONDS",
+                         help=f"time allowed per module (default 60, at most {MAX_TIMEOUT})")
     confirm.add_argument("--confirmed-only", action="store_true",
                          help="report only confirmed findings (implies --confirm)")
     return parser
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
+MAX_TIMEOUT = 86_400  # seconds: one day, beyond any import and trace of one module
+
+
+def _jobs(text: str) -> int:
+    """A whole number of processes, at least 1. A huge one is harmless: the runner and --confirm
+    never start more processes than there are files or modules."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _timeout(text: str) -> float:
+    """Seconds, more than 0 and at most a day: nan, inf and 1e308 cannot be waited for."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not '{text}'") from None
+    if not 0 < value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_TIMEOUT}, not '{text}'")
     return value
 
 
@@ -81,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = discover(args.paths or ["."], config)
     for missing in files.missing:
         _error(f"path not found: {missing}")
-    findings = check_files(files.files, config, Path.cwd(), _run_options(args, config))
+    cwd = Path.cwd()
+    for loop in files.loops:  # not the user's code, so not a finding; other files go on (as ruff)
+        print(f"jitlint: warning: skipping symlink loop: {display_path(loop, cwd)}", file=sys.stderr)
+    findings = check_files(files.files, config, cwd, _run_options(args, config))
+    findings = sorted(findings + _unreadable_findings(files, config, cwd))
     if args.confirm or args.confirmed_only:
         try:
             findings = _confirm(findings, args, config)
@@ -102,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if files.missing or any(finding.is_internal_error for finding in all_findings):
         return EXIT_ERROR
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _unreadable_findings(files: FileList, config: Config, cwd: Path) -> list[Finding]:
+    """JIT901 for what discovery could not read (a directory, a FIFO named on the command line):
+    like flake8's E902, so that CI never passes on code that was not read."""
+    return [
+        Finding(display_path(path, cwd), 1, 1, "JIT901", reason)
+        for path, reason in files.unreadable
+        if config.is_enabled("JIT901", path)
+    ]
 
 
 def _confirm(findings: list[Finding], args: argparse.Namespace, config: Config) -> list[Finding]:
@@ -144,6 +177,9 @@ def _configure(args: argparse.Namespace) -> Config:
     for option in ("select", "ignore"):
         if option in overrides:
             check_codes(overrides[option], f"--{option}")
+    for option in ("exclude", "extend_exclude"):  # relative to the cwd, as the PATHs given with them
+        if option in overrides:
+            overrides[option] = anchored(overrides[option], Path.cwd())
     return replace(config, **overrides)
 
 
@@ -159,7 +195,7 @@ def _list_rules() -> int:
     from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
 
     rows = [(rule.code, rule.name, rule.summary) for rule in ALL_RULES]
-    rows += [(code, name, description) for code, (name, description) in TOOL_CODES.items()]
+    rows += [(code, tool.name, tool.summary) for code, tool in TOOL_CODES.items()]
     width = max(len(name) for _, name, _ in rows)
     for code, name, description in rows:
         print(f"{code}  {name:<{width}}  {description}")
@@ -169,11 +205,13 @@ def _list_rules() -> int:
 def _explain(code: str) -> int:
     from jitlint.rules import ALL_RULES  # imports libcst, which a run from the cache does without
 
-    for rule in ALL_RULES:
-        if rule.code == code.upper():
-            print(f"{rule.code} ({rule.name})\n\n{rule.docs}")
-            return EXIT_CLEAN
-    return _error(f"unknown rule code '{code}' (see --list-rules)")
+    docs = {rule.code: (rule.name, rule.docs) for rule in ALL_RULES}
+    docs.update((tool_code, (tool.name, tool.docs)) for tool_code, tool in TOOL_CODES.items())
+    if code.upper() not in docs:
+        return _error(f"unknown rule code '{code}' (see --list-rules)")
+    name, text = docs[code.upper()]
+    print(f"{code.upper()} ({name})\n\n{text}")
+    return EXIT_CLEAN
 
 
 def _error(message: str) -> int:

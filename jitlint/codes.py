@@ -7,12 +7,61 @@ that RULE_CODES lists the codes of ALL_RULES, in order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 RULE_CODES: tuple[str, ...] = ("JIT001", "JIT002", "JIT003", "JIT004", "JIT005", "JIT006", "JIT007")
 
-# Codes the tool itself reports; they are not rules and cannot be selected away by --select.
-# Code → (name, summary).
-TOOL_CODES: dict[str, tuple[str, str]] = {
-    "JIT900": ("syntax-error", "the file could not be parsed"),
-    "JIT901": ("unreadable-file", "the file could not be read or decoded"),
-    "JIT902": ("internal-error", "a rule failed on this file (a jitlint bug; please report it)"),
+
+@dataclass(frozen=True)
+class ToolCode:
+    """A code the tool itself reports: not a rule, and not selected away by --select."""
+
+    name: str
+    summary: str  # one line for --list-rules
+    docs: str  # what `--explain CODE` prints: what the finding means and what to do
+
+
+TOOL_CODES: dict[str, ToolCode] = {
+    "JIT900": ToolCode(
+        "syntax-error",
+        "the file could not be parsed",
+        """\
+## What it means
+The file is not valid Python as jitlint's parser (libcst) reads it, so none of its code was
+checked. The finding is at the place where the parser stopped.
+
+## What to do
+Fix the syntax error; `python -m py_compile FILE` shows it as Python sees it. A file that is
+not meant to be Python source can be left out with `extend-exclude`. Like flake8's E999, the
+finding counts as a problem (exit 1), so a file that was never checked does not pass CI.""",
+    ),
+    "JIT901": ToolCode(
+        "unreadable-file",
+        "the file (or directory) could not be read or decoded",
+        """\
+## What it means
+jitlint could not read this path, so none of its code was checked. The message says why: the
+operating system refused (`Permission denied`), the bytes are not in the file's encoding (UTF-8
+unless a PEP 263 `# coding:` line says otherwise), a directory could not be listed, or the
+path named on the command line is not a regular file (a FIFO or a device, which is never
+opened: reading it could wait forever).
+
+## What to do
+Give the user running jitlint read access, fix the encoding or the coding line, or leave the
+path out (`extend-exclude`, or do not name it). Like flake8's E902, the finding counts as a
+problem (exit 1), so code that was never read does not pass CI.""",
+    ),
+    "JIT902": ToolCode(
+        "internal-error",
+        "a rule failed on this file (a jitlint bug; please report it)",
+        """\
+## What it means
+A rule raised an exception on this file: a bug in jitlint, not in your code. The message names
+the rule and the exception. The other rules still ran on the file, and the other files were
+checked; the run exits 2.
+
+## What to do
+Please report it with the message and, if you can, the smallest file that shows it. Until it
+is fixed, `--ignore` the failing rule's code, or `# jitlint: skip-file` in that file.""",
+    ),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import glob
 import os
 import re
 import sys
@@ -45,7 +46,7 @@ class Config:
     extend_jit_decorators: tuple[str, ...] = ()
     # [tool.jitlint.examples]: qualified function name → example inputs for --confirm
     examples: tuple[tuple[str, str], ...] = ()
-    root: Path = field(default_factory=Path.cwd)  # per-file-ignores globs are relative to it
+    root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude globs are relative to it
 
     @classmethod
     def default(cls) -> Config:
@@ -65,7 +66,7 @@ class Config:
             return ()  # without resolving the path, which costs system calls each time
         try:
             relative = path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, RuntimeError):  # not under the root; a symlink loop (RuntimeError)
             relative = path.as_posix()
         codes: list[str] = []
         for pattern, ignored in self.per_file_ignores:
@@ -73,12 +74,42 @@ class Config:
                 codes.extend(ignored)
         return tuple(codes)
 
-    def is_excluded(self, path: Path) -> bool:
-        """Whether a path (relative to a searched directory) is excluded by a name or its path."""
-        matches_glob = _glob_matcher((*self.exclude, *self.extend_exclude))
-        return bool(path.parts) and (
-            matches_glob(path.as_posix()) or any(matches_glob(part) for part in path.parts)
-        )
+    def is_excluded(self, name: str, absolute: str) -> bool:
+        """Whether a file or directory met while searching is excluded: a glob without a `/`
+        matches its name (`build`, `*_pb2.py`), any other glob its path, relative globs being
+        relative to `root` (`src/gen`, `./src/gen/*.py`), as per-file-ignores are."""
+        names, paths = _exclusion_matchers((*self.exclude, *self.extend_exclude), self.root)
+        return names(name) or paths(absolute)
+
+
+@functools.cache
+def _exclusion_matchers(
+    patterns: tuple[str, ...], root: Path
+) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    """(name matcher, absolute path matcher), each one regular expression, built once per run.
+    Path globs are made absolute here, so paths are matched without resolving each of them."""
+    names = tuple(_normalised(pattern) for pattern in patterns if not _is_path_glob(pattern))
+    paths = anchored(tuple(pattern for pattern in patterns if _is_path_glob(pattern)), root)
+    return _glob_matcher(names), _glob_matcher(paths)
+
+
+def anchored(patterns: tuple[str, ...], directory: Path) -> tuple[str, ...]:
+    """Path globs made absolute against `directory`; name globs stay as they are. The CLI
+    anchors its globs at the working directory, as the paths given with them are."""
+    base = glob.escape(os.path.abspath(directory))  # the directory's own `[` or `*` are no glob
+    return tuple(
+        os.path.join(base, _normalised(pattern)) if _is_path_glob(pattern) else pattern
+        for pattern in patterns
+    )
+
+
+def _is_path_glob(pattern: str) -> bool:
+    return "/" in _normalised(pattern)
+
+
+def _normalised(pattern: str) -> str:
+    """`./src/` → `src`, `build/` → `build`: the same glob however it is written."""
+    return os.path.normpath(pattern).replace(os.sep, "/")
 
 
 @functools.cache
@@ -92,24 +123,52 @@ def _glob_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.jitlint] table, searched upward from `start`."""
+    """The nearest pyproject.toml with a [tool.jitlint] table, searched upward from `start`.
+
+    Each candidate that mentions jitlint is parsed, so every spelling TOML allows is seen
+    (`[ tool.jitlint ]`, `tool.jitlint.select = ...`, `[tool]` with `jitlint = {...}`). One that
+    mentions it but is not valid TOML is an error: it may hold the table the user meant.
+    """
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and "[tool.jitlint" in _read_text(candidate):
-            return candidate
+        if candidate.is_file():
+            text = _read_text(candidate)
+            # A file that never names jitlint cannot hold its table (short of a key spelled with
+            # escape sequences), and is not parsed: a broken unrelated pyproject is not our error.
+            if "jitlint" in text and _jitlint_table(_parse(text, candidate), candidate) is not None:
+                return candidate
     return None
 
 
 def load_config(path: Path, base: Config | None = None) -> Config:
     """Read `[tool.jitlint]` from a TOML file; a file without the table gives the defaults."""
+    table = _jitlint_table(_parse(_read_text(path), path), path)
+    return parse_table(table or {}, path, base or Config(root=path.parent))
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(_read_text(path))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = data.get("tool", {}).get("jitlint", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.jitlint] must be a table")
-    return parse_table(table, path, base or Config(root=path.parent))
+
+
+def _jitlint_table(data: Mapping[str, Any], path: Path) -> Mapping[str, Any] | None:
+    """The [tool.jitlint] table of a parsed file, None when it has none; a `tool` or
+    `tool.jitlint` that is not a table is an error, never a table taken as empty."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, not {_toml_type(tool)}")
+    table = tool.get("jitlint")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.jitlint] must be a table, not {_toml_type(table)}")
+    return table
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}
+    return names.get(type(value), "a date or time")
 
 
 _LIST_KEYS = {

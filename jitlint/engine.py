@@ -20,7 +20,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from jitlint.config import Config
-from jitlint.discovery import package_of
+from jitlint.discovery import package_of, read_regular_file
 from jitlint.entrypoints import entry_points
 from jitlint.findings import Finding
 from jitlint.flow import FlowAnalyzer
@@ -49,7 +49,7 @@ class _RawHit:
 def check_file(path: Path, config: Config, display: str | None = None) -> list[Finding]:
     """Lint one file. Bad input and rule bugs become findings, never exceptions."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except OSError as error:
         return _source_error_findings(display or str(path), unreadable(error), path, config)
     return check_bytes(path, data, config, display)

@@ -99,8 +99,9 @@ def _sarif_rules() -> list[dict[str, Any]]:
         for rule in ALL_RULES
     ]
     rules.extend(
-        {"id": code, "name": name, "shortDescription": {"text": summary}}
-        for code, (name, summary) in TOOL_CODES.items()
+        {"id": code, "name": tool.name, "shortDescription": {"text": tool.summary},
+         "help": {"text": tool.docs, "markdown": tool.docs}}
+        for code, tool in TOOL_CODES.items()
     )
     return rules
 
@@ -151,7 +152,7 @@ def statistics(findings: Sequence[Finding]) -> str:
     from jitlint.rules import ALL_RULES  # imports libcst: only for this option
 
     names = {rule.code: rule.name for rule in ALL_RULES}
-    names.update((code, name) for code, (name, _) in TOOL_CODES.items())
+    names.update((code, tool.name) for code, tool in TOOL_CODES.items())
     counts = Counter(f.code for f in findings)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return "".join(f"{count} {code} {names.get(code, '')}\n" for code, count in ordered)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitlint.cache import ResultCache
 from jitlint.config import Config
-from jitlint.discovery import display_path
+from jitlint.discovery import display_path, read_regular_file
 from jitlint.findings import Finding
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def check_files(paths: Sequence[Path], config: Config, cwd: Path, options: RunOp
     for path in paths:
         shown = display_path(path, cwd)
         try:
-            data = path.read_bytes()
+            data = read_regular_file(path)  # never waits on a FIFO swapped in since discovery
         except OSError:
             from jitlint.engine import check_file
 
