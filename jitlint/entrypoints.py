@@ -1,6 +1,6 @@
 """The JAX entry points that trace a Python function, as one data table.
 
-Facts from jax-semantics.md §1: which argument holds the traced function, whether the transform
+Facts from docs/jax-semantics.md §2-§3: which argument holds the traced function, whether the transform
 caches its trace (so that prints happen once and captured values freeze), and which keyword
 arguments declare static parameters.
 """
@@ -138,7 +138,7 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
 )
 
 # Wrappers that do not trace on their own (Python control flow works under grad alone, see
-# jax-semantics.md §1) but that an entry point can see through: `jax.jit(jax.grad(f))` traces f.
+# docs/jax-semantics.md §2) but that an entry point can see through: `jax.jit(jax.grad(f))` traces f.
 TRANSPARENT_WRAPPERS = frozenset(
     {
         "jax.grad",

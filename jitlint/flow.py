@@ -1,6 +1,6 @@
 """The value model: is an expression in a traced function TRACED, STATIC or UNKNOWN?
 
-Facts from jax-semantics.md §2: arguments are tracers unless static; `x.shape`, `x.ndim`,
+Facts from docs/jax-semantics.md §3-§4: arguments are tracers unless static; `x.shape`, `x.ndim`,
 `x.dtype`, `len(x)`, `isinstance`, `is None` and arithmetic on them are static; every `jnp.*`
 result under `jit` is traced, even on constants; `np.*` on static inputs stays static.
 Anything the code does not show (attributes of unknown objects, calls to unknown functions) is
@@ -99,7 +99,7 @@ CONVERTING_BUILTINS = frozenset(
         "builtins.enumerate", "builtins.zip", "builtins.reversed",
     }
 )
-# NumPy functions that hand a tracer back to the array's own method (jax-semantics.md §3.1).
+# NumPy functions that hand a tracer back to the array's own method (docs/jax-semantics.md §5.5).
 NUMPY_DISPATCHING = frozenset(
     f"numpy.{name}"
     for name in (
@@ -182,7 +182,7 @@ class FlowAnalyzer:
         if route.kind is RouteKind.CALLED_FROM:
             return self._argument_kinds(fn, route)
         if route.entry is not None and route.entry.name.endswith("shard_map"):
-            return {}  # eager shard_map runs Python control flow fine (jax-semantics.md §1)
+            return {}  # eager shard_map runs Python control flow fine (docs/jax-semantics.md §2)
         kinds = {}
         for param in all_params(fn.node.params):
             kinds[param.name.value] = _entry_parameter_kind(param, route)

@@ -1,6 +1,6 @@
 """PRNG key states: where a scope consumes the same key value twice.
 
-Facts from jax-semantics.md §3.6: every `jax.random` sampler and `jax.random.split` consume the
+Facts from docs/jax-semantics.md §7: every `jax.random` sampler and `jax.random.split` consume the
 key they are given; `fold_in`, `clone`, `key_data` and `wrap_key_data` do not. Python `if`/`else`
 branches are exclusive; `jnp.where(p, normal(key), uniform(key))` evaluates both samplers; a
 Python loop, a comprehension or a `lax` loop body that consumes a key it does not rebind consumes

@@ -305,7 +305,7 @@ class _Finder:
     def note_wrapper_calls(self, scopes: list[Scope]) -> None:
         """Record, per jit-like route, which defaulted parameters the module's calls pass.
 
-        A default that no visible call passes stays a Python value (jax-semantics.md §2: only
+        A default that no visible call passes stays a Python value (docs/jax-semantics.md §3: only
         passed arguments are traced), so `def f(x, flag=True)` with every call `f(x)` is safe.
         """
         scope_of_call = {id(call): scope for scope in scopes for call in scope.calls}
@@ -502,7 +502,7 @@ def _static_parameters(
                     static.add(positional[number])
                 elif -len(positional) <= number < 0:
                     # A negative index counts from the end of each call's positional arguments
-                    # (jax-semantics.md §2): the usual call makes this one static, keyword calls
+                    # (docs/jax-semantics.md §3): the usual call makes this one static, keyword calls
                     # can make any earlier one static.
                     index = len(positional) + number
                     static.add(positional[index])

@@ -49,7 +49,7 @@ CONFIRMED, NOT_REPRODUCED, UNVERIFIED = (
 )
 Verdict = tuple[ConfirmStatus, str]
 
-# Errors JAX raises when Python needs a concrete value from a tracer (jax-semantics.md §3.1).
+# Errors JAX raises when Python needs a concrete value from a tracer (docs/jax-semantics.md §5).
 TRACER_ERRORS: tuple[type[Exception], ...] = (
     jax.errors.TracerBoolConversionError,
     jax.errors.ConcretizationTypeError,
@@ -351,7 +351,7 @@ def check_external_write(check: Check, subject: Subject, session: Session) -> Ve
 
 def _leak_check(check: Check, subject: Subject, name: str | None) -> Verdict:
     """When the written object cannot be found, JAX's own leak checker can still name it: a
-    leaked tracer `is referred to by module.NAME` (jax-semantics.md §3.4)."""
+    leaked tracer `is referred to by module.NAME` (docs/jax-semantics.md §6.3)."""
     clear_caches()
     with jax.checking_leaks():
         run = subject.run()

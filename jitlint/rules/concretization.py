@@ -35,7 +35,7 @@ _METHODS = {
     "item": _Pitfall(".item() on a traced array", CONCRETIZATION, "keep it an array, or read it outside jit"),
     "tolist": _Pitfall(".tolist() on a traced array", CONCRETIZATION, "keep it an array, or convert outside jit"),
 }
-# NumPy functions that raise TracerArrayConversionError on a tracer (jax-semantics.md §3.1);
+# NumPy functions that raise TracerArrayConversionError on a tracer (docs/jax-semantics.md §5.5);
 # the ones that forward to the array's method (np.sum, np.mean, ...) work and are left alone.
 _NUMPY_CONVERTING = frozenset(
     {
