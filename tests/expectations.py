@@ -1,4 +1,4 @@
-"""What the rule fixtures expect: their `# expect:` labels.
+"""What the rule fixtures expect: their `# expect:` labels and their message snapshots.
 
 A fixture line that must be reported ends with a label naming each finding on it by code and
 1-based column, as the text report prints them:
@@ -9,6 +9,12 @@ A fixture line that must be reported ends with a label naming each finding on it
 The same code found twice on a line is listed twice. In tests/fixtures/confirm/ an item may also
 carry the verdict `--confirm` must give it: `# expect: JIT003:5 [confirmed]`, `[not reproduced]`,
 `[unverified: <start of the reason>]`.
+
+Next to each fixture `name.py`, the snapshot `name.py.snap` lists the findings' full messages,
+one `line:col: CODE message` a line in the engine's order; `python tests/update_snapshots.py`
+rewrites every snapshot from the current findings. Snapshots live beside their fixtures so that a
+change to a fixture and to what it reports are read together; jitlint and flake8 only look at
+`.py` files, so the tests that run them over tests/fixtures/ never see the snapshots.
 """
 
 from __future__ import annotations
@@ -18,8 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from jitlint.config import Config
+from jitlint.engine import check_text
+from jitlint.findings import Finding
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_FILES = sorted(FIXTURES.rglob("*.py"))
+SNAPSHOT_SUFFIX = ".snap"
 
 LABEL = re.compile(r"#\s*expect:")
 ITEM = re.compile(r"\s*([A-Z]+\d+):(\d+)(?:\s*\[([^\]]*)\])?\s*")
@@ -65,3 +76,17 @@ def _items(number: int, line: str, start: int) -> Iterator[Expectation]:
         if separator is None:
             raise ValueError(f"line {number}: unexpected text after `# expect:` items: {line[position:]!r}")
         position = separator.end()
+
+
+def fixture_findings(path: Path) -> list[Finding]:
+    """The engine's findings on a fixture, with the defaults a project without config gets."""
+    return check_text(path, path.read_text(encoding="utf-8"), Config())
+
+
+def snapshot_path(fixture: Path) -> Path:
+    return fixture.with_name(fixture.name + SNAPSHOT_SUFFIX)
+
+
+def snapshot_text(findings: list[Finding]) -> str:
+    """The snapshot of a fixture's findings: `line:col: CODE message`, one a line."""
+    return "".join(f"{f.line}:{f.col}: {f.code} {f.message}\n" for f in findings)
