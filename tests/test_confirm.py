@@ -3,7 +3,7 @@
 Every child imports jax (about half a second), so the cases are batched: one jitlint run over the
 fixture files in tests/fixtures/confirm/, one over a small project of misbehaving modules, one
 over examples/ and one over the rule fixtures. In the fixture files each finding's label says
-the verdict: `# expect: JIT003 [confirmed]`, `[not reproduced]`, `[unverified: <reason start>]`.
+the verdict: `# expect: JIT003:5 [confirmed]`, `[not reproduced]`, `[unverified: <reason start>]`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from expectations import FIXTURES, expectations
 from test_cli import REPO, Result, console_script, jitlint, parse_findings, write
-from test_fixtures import FIXTURES
 
 from jitlint.confirm.driver import ConfirmOptions, confirm_findings, module_location
 from jitlint.confirm.examples import (
@@ -33,18 +33,18 @@ from jitlint.engine import check_text
 from jitlint.findings import Confirmation, ConfirmStatus, Finding, Parameter, TraceTarget
 from jitlint.reporters import json_report, text_report
 
-VERDICT = re.compile(r"#\s*expect:\s*(JIT\d+)\s*\[(confirmed|not reproduced|unverified)(?::\s*([^\]]*))?\]")
+VERDICT = re.compile(r"(confirmed|not reproduced|unverified)(?::\s*(.*))?")
 CONFIRM_FIXTURES = FIXTURES / "confirm"
 
 
-def labelled_verdicts(path: Path) -> dict[tuple[int, str], tuple[str, str]]:
-    """(line, code) → (status as JSON spells it, start of the detail) from `[verdict]` labels."""
+def labelled_verdicts(path: Path) -> dict[tuple[int, int, str], tuple[str, str]]:
+    """(line, col, code) → (status as JSON spells it, start of the detail) from `[verdict]` labels."""
     found = {}
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        match = VERDICT.search(text)
-        if match:
-            code, status, detail = match.groups()
-            found[(number, code)] = (status.replace(" ", "-"), (detail or "").strip())
+    for label in expectations(path.read_text(encoding="utf-8")):
+        verdict = VERDICT.fullmatch(label.verdict or "")
+        assert verdict is not None, f"line {label.line}: {label.code} has no [verdict] label"
+        status, detail = verdict.groups()
+        found[(label.line, label.col, label.code)] = (status.replace(" ", "-"), (detail or "").strip())
     return found
 
 
@@ -219,15 +219,15 @@ def test_each_finding_gets_its_labelled_verdict(confirmed_fixtures: list[dict[st
     path = CONFIRM_FIXTURES / name
     labels = labelled_verdicts(path)
     got = {
-        (f["line"], f["code"]): (f["confirmation"]["status"], f["confirmation"]["detail"])
+        (f["line"], f["column"], f["code"]): (f["confirmation"]["status"], f["confirmation"]["detail"])
         for f in confirmed_fixtures
         if f["path"] == f"tests/fixtures/confirm/{name}"
     }
     assert sorted(got) == sorted(labels), "every finding must carry a verdict label"
     wrong = [
-        f"line {line} {code}: got {got[(line, code)]}, want {labels[(line, code)]}"
-        for line, code in sorted(labels)
-        if got[(line, code)][0] != labels[(line, code)][0] or labels[(line, code)][1] not in got[(line, code)][1]
+        f"(line, col, code) {spot}: got {got[spot]}, want {want}"
+        for spot, want in sorted(labels.items())
+        if got[spot][0] != want[0] or want[1] not in got[spot][1]
     ]
     assert not wrong, "\n".join(wrong)
 

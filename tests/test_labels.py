@@ -64,7 +64,7 @@ from typing import Any, Protocol
 import jax
 import numpy as np
 import pytest
-from test_fixtures import FIXTURES, expected
+from expectations import FIXTURE_FILES, FIXTURES, expectations
 
 # ---------------------------------------------------------------------------------------------
 # What each code's label means at run time.
@@ -297,9 +297,9 @@ EXAMPLES_FUNCTION = re.compile(r"^def jax_examples\(", re.MULTILINE)
 def labelled_lines(text: str) -> dict[int, set[str]]:
     """Line number -> the checked codes labelled on it."""
     lines: dict[int, set[str]] = {}
-    for number, code in expected(text):
-        if code in CHECKS:
-            lines.setdefault(number, set()).add(code)
+    for label in expectations(text):
+        if label.code in CHECKS:
+            lines.setdefault(label.line, set()).add(label.code)
     return lines
 
 
@@ -307,7 +307,7 @@ def takes_part(path: Path) -> bool:
     return bool(EXAMPLES_FUNCTION.search(path.read_text(encoding="utf-8")))
 
 
-LABEL_FILES = sorted(path for path in FIXTURES.rglob("*.py") if takes_part(path))
+LABEL_FILES = [path for path in FIXTURE_FILES if takes_part(path)]
 
 
 @contextmanager
