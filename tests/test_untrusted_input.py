@@ -1,0 +1,284 @@
+"""Input jitlint must not take at its word: a cache folder that came with a checkout or a CI
+artifact, `# jitlint: skip-file` and `# noqa` inside strings, and broken files, whose syntax
+error must be reported where it is.
+
+The tests run the real `jitlint` command (tests/test_cli.py); where a bug would hang it, with a
+timeout of their own. Where a failure cannot be caused from outside (a cache key that cannot be
+computed), the runner is called in this process with the failure patched in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_cli import (
+    JITTED_PRINT,
+    THREE_PRINTS,
+    Result,
+    console_script,
+    jit003,
+    jitlint,
+    write,
+)
+
+import jitlint.cache as cache_module
+from jitlint.cache import MAX_ENTRY_BYTES, MAX_TEXT, ResultCache
+from jitlint.config import Config
+from jitlint.findings import Finding
+from jitlint.runner import RunOptions, check_files
+
+# --- the cache folder: data, not trust ---------------------------------------------------------
+
+CACHE = "cache"  # --cache-dir, inside the project
+PROJECT = {"a.py": JITTED_PRINT, "b.py": THREE_PRINTS}  # one finding in a.py, three in b.py
+# A finding a.py does not have, but could: a known code at a line and column inside the file.
+FORGED_ROW = [2, 1, "JIT003", "forged", None, None, None, None]
+
+
+def cached(root: Path, *args: str) -> Result:
+    return jitlint(root, "--cache-dir", CACHE, *args)
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted((root / CACHE).rglob("*.json"))
+
+
+def entry_of_a(root: Path) -> Path:
+    """The entry of a.py: the one with a single finding."""
+    [entry] = [path for path in entries(root) if len(json.loads(path.read_text())["findings"]) == 1]
+    return entry
+
+
+def warm_project(root: Path) -> tuple[Result, Path, str]:
+    """A project with a written cache: the output without a cache, a.py's entry and its text."""
+    write(root, PROJECT)
+    reference = jitlint(root, "--no-cache")
+    assert reference.code == 1 and len(reference.findings) == 4
+    assert cached(root).out == reference.out
+    entry = entry_of_a(root)
+    return reference, entry, entry.read_text()
+
+
+def forged(text: str, change: Callable[[dict[str, Any], list[Any]], None]) -> str:
+    """An entry's text with `change` applied to the entry and its first finding."""
+    entry = json.loads(text)
+    change(entry, entry["findings"][0])
+    return json.dumps(entry)
+
+
+def setter(index: int, value: object) -> Callable[[dict[str, Any], list[Any]], None]:
+    def change(entry: dict[str, Any], row: list[Any]) -> None:
+        row[index] = value
+
+    return change
+
+
+# a.py is JITTED_PRINT: 7 lines and a final newline, so lines 1 to 8; its finding is at 6:5.
+FORGERIES: dict[str, Callable[[dict[str, Any], list[Any]], None]] = {
+    "unknown-code": setter(2, "JIT999"),
+    "code-not-a-string": setter(2, ["JIT003"]),
+    "line-zero": setter(0, 0),
+    "line-past-the-end": setter(0, 9),
+    "huge-line": setter(0, 10**30),
+    "line-a-bool": setter(0, True),
+    "line-a-float": setter(0, 6.0),
+    "column-zero": setter(1, 0),
+    "column-past-the-end": setter(1, len(JITTED_PRINT) + 2),
+    "end-before-start": setter(4, 5),
+    "end-past-the-end": setter(4, 9),
+    "newline-in-message": setter(3, "forged\nb.py:1:1: JIT003 injected"),
+    "escape-in-message": setter(3, "\x1b[2Jforged"),
+    "message-too-long": setter(3, "x" * (MAX_TEXT + 1)),
+    "verdict-in-message": lambda entry, row: row.__setitem__(3, f"{row[3]} [confirmed]"),
+    "function-not-text": setter(6, 3),
+    "confirmation-stored": lambda entry, row: row.append(["confirmed", "ran once"]),
+    "field-missing": lambda entry, row: row.pop(),
+    "extra-key": lambda entry, row: entry.update(confirmed=True),
+}
+
+
+@pytest.mark.parametrize("change", FORGERIES.values(), ids=FORGERIES.keys())
+def test_an_entry_with_an_impossible_finding_is_a_miss(
+    tmp_path: Path, change: Callable[[dict[str, Any], list[Any]], None]
+) -> None:
+    reference, entry, original = warm_project(tmp_path)
+    entry.write_text(forged(original, change))
+    result = cached(tmp_path)
+    assert (result.code, result.out) == (reference.code, reference.out)  # b.py's findings too
+    assert entry.read_text() == original  # a.py was analysed again and its entry rewritten
+
+
+def test_a_code_the_config_does_not_report_for_the_file_is_a_miss(tmp_path: Path) -> None:
+    write(tmp_path, PROJECT)
+    reference = jitlint(tmp_path, "--no-cache", "--ignore", "JIT005")
+    cached(tmp_path, "--ignore", "JIT005")  # entries for this config
+    entry = entry_of_a(tmp_path)
+    entry.write_text(forged(entry.read_text(), setter(2, "JIT005")))
+    assert cached(tmp_path, "--ignore", "JIT005").out == reference.out
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_lines_are_counted_as_python_counts_them(tmp_path: Path, newline: str) -> None:
+    write(tmp_path, {"a.py": JITTED_PRINT.replace("\n", newline)})
+    first = cached(tmp_path)
+    assert first.located == [jit003("a.py")]
+    [entry] = entries(tmp_path)
+    written = entry.stat().st_mtime_ns
+    assert cached(tmp_path).out == first.out
+    assert entry.stat().st_mtime_ns == written  # the real finding was read back, not recomputed
+    entry.write_text(forged(entry.read_text(), setter(0, 9)))  # one past the last line, 8
+    assert cached(tmp_path).out == first.out
+
+
+def run_briefly(root: Path, *args: str) -> Result:
+    """jitlint with a short timeout of its own: a hang fails this test, not the whole suite."""
+    env = {**os.environ, "PYTHONUTF8": "1"}
+    completed = subprocess.run(
+        [console_script(), *args], cwd=root, env=env, capture_output=True, encoding="utf-8", timeout=30
+    )
+    assert "Traceback" not in completed.stderr, completed.stderr
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def readable_forgery(entry: Path, original: str) -> Path:
+    """A valid entry for a.py with a forged finding added, elsewhere: if the cache read it, the
+    output would show `forged`."""
+    target = entry.parent.parent / "elsewhere.txt"
+    target.write_text(forged(original, lambda e, row: e["findings"].append(FORGED_ROW)))
+    return target
+
+
+def replace_with_fifo(entry: Path, original: str) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    os.mkfifo(entry)
+
+
+def replace_with_link_to_dev_zero(entry: Path, original: str) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    entry.symlink_to("/dev/zero")
+
+
+def replace_with_link_to_a_forgery(entry: Path, original: str) -> None:
+    entry.symlink_to(readable_forgery(entry, original))
+
+
+def replace_with_directory(entry: Path, original: str) -> None:
+    entry.mkdir()
+
+
+def replace_with_oversized_forgery(entry: Path, original: str) -> None:
+    text = readable_forgery(entry, original).read_text()
+    entry.write_text(text + " " * (MAX_ENTRY_BYTES + 1 - len(text)))  # valid JSON, too large
+
+
+NOT_ENTRIES = {
+    "fifo": replace_with_fifo,
+    "link-to-dev-zero": replace_with_link_to_dev_zero,
+    "link-to-a-forgery": replace_with_link_to_a_forgery,
+    "directory": replace_with_directory,
+    "oversized": replace_with_oversized_forgery,
+}
+
+
+@pytest.mark.parametrize("replace", NOT_ENTRIES.values(), ids=NOT_ENTRIES.keys())
+def test_only_a_regular_file_of_bounded_size_is_read(
+    tmp_path: Path, replace: Callable[[Path, str], None]
+) -> None:
+    reference, entry, original = warm_project(tmp_path)
+    entry.unlink()
+    replace(entry, original)
+    result = run_briefly(tmp_path, "--cache-dir", CACHE)
+    assert (result.code, result.out) == (reference.code, reference.out)
+    assert result.summary == reference.summary
+
+
+def test_a_link_in_place_of_an_entry_is_replaced_not_written_through(tmp_path: Path) -> None:
+    reference, entry, original = warm_project(tmp_path)
+    entry.unlink()
+    replace_with_link_to_a_forgery(entry, original)
+    target = entry.resolve()
+    before = target.read_text()
+    assert cached(tmp_path).out == reference.out
+    assert not entry.is_symlink() and entry.read_text() == original
+    assert target.read_text() == before
+
+
+def test_an_entry_is_never_written_through_a_planted_temporary_file(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": JITTED_PRINT})
+    path, data, config = tmp_path / "a.py", JITTED_PRINT.encode(), Config(root=tmp_path)
+    [finding] = check_files([path], config, tmp_path, RunOptions(jobs=1, cache=None))
+    cache = ResultCache(tmp_path / CACHE, config)
+    cache.prepare()
+    key = cache.key(path, data)
+    assert key is not None
+    entry = cache._entry(key)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not jitlint's")
+    entry.with_name(f".{entry.name}.{os.getpid()}.tmp").symlink_to(victim)  # the name it writes to
+    cache.store(key, path, data, [finding])
+    assert victim.read_text() == "not jitlint's"
+    loaded = cache.load(key, path, "a.py", data)
+    assert loaded is not None and [astuple(f)[:9] for f in loaded] == [astuple(finding)[:9]]
+
+
+def test_a_cached_entry_holds_only_what_is_shown() -> None:
+    # A new field of Finding must be stored, or be decided here not to be: `target` is what
+    # --confirm runs, `confirmation` its verdict; neither may come from a cache folder.
+    stored = set(cache_module._STORED_FIELDS)
+    assert stored | {"path", "target", "confirmation"} == {field.name for field in fields(Finding)}
+    assert not stored & {"path", "target", "confirmation"}
+
+
+CONFIRMABLE = JITTED_PRINT.replace("def step(x):", "def step(x: jax.Array):")
+
+
+def test_confirm_takes_nothing_from_the_cache(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": CONFIRMABLE})
+    first = cached(tmp_path)
+    [entry] = entries(tmp_path)
+    entry.write_text(forged(entry.read_text(), lambda e, row: e["findings"].append(FORGED_ROW)))
+    # What a cache is trusted with (see cache.py): a well-formed finding is shown as stored...
+    assert [f[:4] for f in cached(tmp_path).findings] == [("a.py", 2, 1, "JIT003"), jit003("a.py")]
+    # ...but --confirm analyses the file again: it traces what the source says, and nothing else.
+    confirmed = cached(tmp_path, "--confirm")
+    assert confirmed.out == first.out.replace("\n", " [confirmed]\n")
+    assert "Confirmed 1, not reproduced 0, unverified 0 (of 1 finding)" in confirmed.err
+
+
+def _failing(*args: object, **kwargs: object) -> Any:
+    raise RuntimeError("the cache failed")
+
+
+# Each target is patched to raise; the run must go on as if there were no cache.
+CACHE_FAILURES = {
+    "run-key": "code_hash",  # jitlint's own files cannot be read
+    "file-key": "package_of",  # the file's directory cannot be searched
+    "load": "_read_entry",
+    "store-and-prepare": "_write_atomically",
+}
+
+
+@pytest.mark.parametrize("target", CACHE_FAILURES.values(), ids=CACHE_FAILURES.keys())
+def test_no_error_of_the_cache_stops_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    write(tmp_path, PROJECT)
+    paths, config = sorted(tmp_path.glob("*.py")), Config(root=tmp_path)
+
+    def findings(cache: ResultCache | None) -> list[tuple[object, ...]]:
+        options = RunOptions(jobs=1, cache=cache)
+        return [astuple(finding) for finding in check_files(paths, config, tmp_path, options)]
+
+    reference = findings(None)
+    monkeypatch.setattr(cache_module, target, _failing)
+    assert findings(ResultCache(tmp_path / CACHE, config)) == reference
+    assert findings(ResultCache(tmp_path / CACHE, config)) == reference  # what the first one left
