@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 from test_cli import (
     JITTED_PRINT,
+    SYNTAX_ERROR,
     THREE_PRINTS,
     Result,
     console_script,
     jit003,
     jitlint,
+    lint_beside_a_good_file,
     write,
 )
 
@@ -282,3 +284,53 @@ def test_no_error_of_the_cache_stops_a_run(
     monkeypatch.setattr(cache_module, target, _failing)
     assert findings(ResultCache(tmp_path / CACHE, config)) == reference
     assert findings(ResultCache(tmp_path / CACHE, config)) == reference  # what the first one left
+
+
+# --- JIT900: where the syntax error is ---------------------------------------------------------
+
+# (file content, line, column or None where Python versions differ, the message after "could
+# not parse: "). The error is never on line 1 unless the case says so.
+SYNTAX_ERRORS: dict[str, tuple[str | bytes, int, int | None, str]] = {
+    "unclosed-bracket": ("import jax\n\nx = (1,\ny = 2\n", 3, 5, "'(' was never closed"),
+    "unclosed-bracket-at-eof": ("import jax\nx = [1, 2", 2, 5, "'[' was never closed"),
+    "missing-operand-at-eof": ("import jax\nx = 1 +", 2, None, "invalid syntax"),
+    "block-missing-at-eof": ("import jax\nclass A:\n", 2, None, "expected an indented block"),
+    "double-equals": (SYNTAX_ERROR, 3, 5, "invalid syntax"),
+    "error-on-line-1": ("x = = 1\nimport jax\n", 1, 5, "invalid syntax"),
+    "unexpected-indent": ("import jax\ndef f():\n    x = 1\n      y = 2\n", 4, None, "unexpected indent"),
+    "dedent-to-no-block": ("import jax\nif x:\n        a = 1\n    b = 2\n", 4, None, "unindent does not"),
+    "tabs-and-spaces": ("import jax\nif x:\n        a = 1\n\tb = 2\n", 4, None, "inconsistent use of tabs"),
+    "tab-before-the-error": ("import jax\nif x:\n\ty = = 1\n", 3, 6, "invalid syntax"),  # a tab is a column
+    "missing-colon": ("import jax\nif x\n    pass\n", 2, 5, "expected ':'"),
+    "unterminated-string": ("import jax\nx = 'abc\ny = 1\n", 2, 5, "unterminated string literal"),
+    "bad-character": ("import jax\nx = 1 $ 2\n", 2, 7, "invalid syntax"),
+    "crlf": ("import jax\r\n\r\nx = = 1\r\n", 3, 5, "invalid syntax"),
+    "cr": ("import jax\r\rx = = 1\r", 3, 5, "invalid syntax"),
+    "utf8-bom": (b"\xef\xbb\xbf" + SYNTAX_ERROR.encode(), 3, 5, "invalid syntax"),
+    "form-feed-line": ("import jax\n\x0c\nx = = 1\n", 3, 5, "invalid syntax"),
+    "form-feed-indent": ("import jax\n\x0cx = = 1\n", 2, 6, "invalid syntax"),
+    # Columns count characters, not bytes: 'é' is one column in any encoding.
+    "latin-1": ("# coding: latin-1\nimport jax\ns = 'é' + = 1\n".encode("latin-1"), 3, 11, "invalid syntax"),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "col", "message"), SYNTAX_ERRORS.values(), ids=SYNTAX_ERRORS.keys()
+)
+def test_a_syntax_error_is_reported_where_python_finds_it(
+    tmp_path: Path, content: str | bytes, line: int, col: int | None, message: str
+) -> None:
+    bad = lint_beside_a_good_file(tmp_path, content)
+    assert (bad.line, bad.code) == (line, "JIT900")
+    if col is not None:
+        assert bad.col == col
+    assert bad.message.startswith(f"could not parse: {message}")
+
+
+def test_warnings_as_errors_do_not_move_the_syntax_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An invalid escape sequence warns while parsing; as an error it would be reported instead.
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    bad = lint_beside_a_good_file(tmp_path, 'import jax\nx = "\\d"\ny = = 1\n')
+    assert (bad.line, bad.col, bad.message) == (3, 5, "could not parse: invalid syntax")
