@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass
@@ -30,7 +31,12 @@ class Source:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        # Only the line ends Python's tokenizer knows: str.splitlines() also splits at form
+        # feeds and other separators, which would shift every later line against the parser's.
+        return _LINE_END.split(self.text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def decode(data: bytes) -> Source:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -22,11 +23,13 @@ from test_cli import (
     JITTED_PRINT,
     SYNTAX_ERROR,
     THREE_PRINTS,
+    Located,
     Result,
     console_script,
     jit003,
     jitlint,
     lint_beside_a_good_file,
+    run,
     write,
 )
 
@@ -284,6 +287,54 @@ def test_no_error_of_the_cache_stops_a_run(
     monkeypatch.setattr(cache_module, target, _failing)
     assert findings(ResultCache(tmp_path / CACHE, config)) == reference
     assert findings(ResultCache(tmp_path / CACHE, config)) == reference  # what the first one left
+
+
+# --- `# jitlint: skip-file` and `# noqa` in strings --------------------------------------------
+
+SKIP_IN = {
+    "string": (JITTED_PRINT + 'S = "# jitlint: skip-file"\n', [jit003("marked.py")]),
+    "docstring": ('"""Never # jitlint: skip-file here."""\n' + JITTED_PRINT, [jit003("marked.py", 7)]),
+    "comment-after-code": (JITTED_PRINT + "S = 1  # jitlint: skip-file\n", []),
+    "comment-line": (JITTED_PRINT + "# jitlint: skip-file\n", []),
+}
+
+
+@pytest.mark.parametrize(("source", "expected"), SKIP_IN.values(), ids=SKIP_IN.keys())
+def test_only_a_skip_file_comment_skips_the_file(
+    tmp_path: Path, source: str, expected: list[Located]
+) -> None:
+    write(tmp_path, {"marked.py": source, "other.py": JITTED_PRINT})
+    assert jitlint(tmp_path).located == [*expected, jit003("other.py")]
+
+
+def test_a_skip_file_comment_before_a_syntax_error_still_skips(tmp_path: Path) -> None:
+    write(tmp_path, {"marked.py": "# jitlint: skip-file\n" + SYNTAX_ERROR, "other.py": JITTED_PRINT})
+    assert jitlint(tmp_path).located == [jit003("other.py")]
+
+
+def test_a_skip_file_marker_the_tokenizer_cannot_reach_does_not_skip(tmp_path: Path) -> None:
+    # Inside a string that is never closed: not a comment, and the file is broken.
+    source = 'import jax\nx = 1\ny = """\n# jitlint: skip-file\n'
+    bad = lint_beside_a_good_file(tmp_path, source)
+    assert (bad.line, bad.col, bad.code) == (3, 5, "JIT900")
+    assert bad.message.startswith("could not parse: unterminated triple-quoted string literal")
+
+
+def test_noqa_in_a_string_silences_the_line_as_flake8_does(tmp_path: Path) -> None:
+    # flake8 looks for `# noqa` in the physical line's text, strings included; so does jitlint.
+    source = JITTED_PRINT.replace("print(x)", 'print(x, "# noqa")')
+    write(tmp_path, {"mod.py": source})
+    assert jitlint(tmp_path, "mod.py").findings == []
+    by_flake8 = run([sys.executable, "-m", "flake8", "--isolated", "--select", "JIT", "mod.py"], tmp_path)
+    assert (by_flake8.code, by_flake8.out) == (0, "")
+
+
+def test_noqa_lines_are_counted_past_a_form_feed(tmp_path: Path) -> None:
+    # A form feed (^L, a page break) is no line end for Python, but it is for str.splitlines().
+    source = JITTED_PRINT.replace("\n\n\n", "\n\x0c\n\n")
+    source = source.replace("print(x)\n", "print(x)  # noqa\n    print(x)\n")
+    write(tmp_path, {"mod.py": source})
+    assert jitlint(tmp_path).located == [jit003("mod.py", 7)]
 
 
 # --- JIT900: where the syntax error is ---------------------------------------------------------
