@@ -8,75 +8,119 @@ the displayed path back on load, so two files with the same bytes, package and s
 an entry.
 
 Each entry is one small JSON file, written through a temporary file and `os.replace`, so
-concurrent runs (pre-commit splits files over processes) never see half an entry. An entry that
-cannot be read or does not decode to findings is a miss, never an error; a cache directory that
-cannot be written to only makes the run slower.
+concurrent runs (pre-commit splits files over processes) never see half an entry. A cache
+directory that cannot be written to only makes the run slower, and no error of the cache (in
+computing a key, reading, writing) ever stops a run: the file is analysed as if uncached.
+
+The cache is data, not trust: it can arrive with a checkout or a CI artifact, and anyone who
+can write to the folder can edit an entry. So an entry is read only if it is a regular file
+(not a FIFO, a device or a symbolic link) of bounded size, and used only if every finding in it
+is one the analysis could have produced for this file under this config: a known code that the
+config reports for the file, a line within the file's lines, a column within its size, short
+printable text that does not end in a --confirm verdict. Anything else is a miss: the file is
+analysed again. This guarantees that a cache folder cannot crash or hang a run, cannot show an
+impossible finding, and cannot mark a finding confirmed or choose what --confirm runs: entries
+hold neither a confirmation nor a trace target, and under --confirm a file with cached findings
+is analysed again (runner.py).
+
+What it cannot guarantee: the entry key is a hash of the file's bytes and the settings, so
+forging an entry takes write access to the folder; with that, a well-formed finding the code
+does not have can be shown, and a real one hidden. The cache is as trustworthy as its folder;
+`--no-cache` does without it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import hashlib
 import importlib.util
 import json
 import os
+import re
+import stat
 import sys
-import types
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jitlint import __version__
+from jitlint.codes import RULE_CODES, TOOL_CODES
 from jitlint.config import Config
 from jitlint.discovery import package_of
 from jitlint.findings import Finding
 
 CACHE_DIR_NAME = ".jitlint_cache"
-_FORMAT = "1"  # bump when the layout of an entry changes
+_FORMAT = "2"  # bump when the layout of an entry changes
 
 # Config fields that only decide which files are checked, or that reach the analysis only
 # through the codes per-file-ignores turn off for a file, which are part of its entry key.
 _NOT_ANALYSIS_FIELDS = ("exclude", "extend_exclude", "root", "per_file_ignores")
 
+# An entry of a real file is a few hundred bytes per finding; past this it is not read.
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+# A message, function name or route longer than this is not stored or read back (the file is
+# analysed each run instead); real ones are well under 1,000 characters.
+MAX_TEXT = 4096
+
 
 class ResultCache:
-    """Findings by entry key, under one directory (`.jitlint_cache/` in the project root)."""
+    """Findings by entry key, under one directory (`.jitlint_cache/` in the project root).
+
+    No method raises: a key that cannot be computed is None (the file is not cached), an entry
+    that cannot be read or is not valid is a miss, a failed write stops further writes.
+    """
 
     def __init__(self, directory: Path, config: Config) -> None:
         self.directory = directory
         self._config = config
-        self._run_key = run_key(config)
         self._packages: dict[Path, str | None] = {}
         self._writable = True
         self._entries = directory / f"v{_FORMAT}"
-
-    def key(self, path: Path, data: bytes) -> str:
-        """The entry key of `path` holding `data`."""
-        digest = hashlib.blake2b(data, digest_size=20)
-        ignored = self._config.ignored_for(path)
-        digest.update(repr((self._run_key, self._package(path), ignored)).encode())
-        return digest.hexdigest()
-
-    def load(self, key: str, shown: str) -> list[Finding] | None:
-        """The cached findings of an entry, reported at `shown`; None when absent or unusable."""
         try:
-            text = self._entry(key).read_text(encoding="utf-8")
-            return _decode(json.loads(text), shown)
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            self._run_key: str | None = run_key(config)
+        except Exception:  # jitlint's own files unreadable (an unusual install): no cache
+            self._run_key = None
+
+    def key(self, path: Path, data: bytes) -> str | None:
+        """The entry key of `path` holding `data`; None when it cannot be cached."""
+        if self._run_key is None:
+            return None
+        try:
+            digest = hashlib.blake2b(data, digest_size=20)
+            ignored = self._config.ignored_for(path)
+            digest.update(repr((self._run_key, self._package(path), ignored)).encode())
+            return digest.hexdigest()
+        except Exception:  # the file's directory cannot be searched for its package, ...
             return None
 
-    def store(self, key: str, findings: Sequence[Finding]) -> None:
-        """Write an entry atomically; a directory that cannot be written disables storing."""
+    def load(self, key: str, path: Path, shown: str, data: bytes) -> list[Finding] | None:
+        """The cached findings of `path` (holding `data`), reported at `shown`; None when the
+        entry is absent, unreadable or not valid for this file."""
+        try:
+            text = _read_entry(self._entry(key))
+            if text is None:
+                return None
+            return self._decode(json.loads(text), path, shown, data)
+        except Exception:  # malformed JSON, a wrong value, too deeply nested, ...
+            return None
+
+    def store(self, key: str, path: Path, data: bytes, findings: Sequence[Finding]) -> None:
+        """Write an entry atomically, if load would accept it back; a directory that cannot be
+        written disables storing."""
         if not self._writable:
             return
-        entry = self._entry(key)
-        text = json.dumps(_encode(findings), separators=(",", ":"))
         try:
-            _write_atomically(entry, text.encode())
-        except OSError:
+            entry = _encode(findings)
+            self._decode(entry, path, "", data)
+            text = json.dumps(entry, separators=(",", ":")).encode()
+        except Exception:  # a finding load would refuse (an over-long message): not stored
+            return
+        if len(text) > MAX_ENTRY_BYTES:
+            return
+        try:
+            _write_atomically(self._entry(key), text)
+        except Exception:  # a read-only or vanished directory, ...
             self._writable = False
 
     def prepare(self) -> None:
@@ -87,7 +131,7 @@ class ResultCache:
                 marker = self.directory / name
                 if not marker.exists():
                     _write_atomically(marker, text.encode())
-        except OSError:
+        except Exception:
             self._writable = False
 
     def _entry(self, key: str) -> Path:
@@ -98,6 +142,47 @@ class ResultCache:
         if path.parent not in self._packages:
             self._packages[path.parent] = package_of(path)
         return self._packages[path.parent]
+
+    def _decode(self, entry: Any, path: Path, shown: str, data: bytes) -> list[Finding]:
+        """The findings of a decoded entry; ValueError unless each could be one of this file."""
+        if type(entry) is not dict or entry.keys() != {"findings"} or type(entry["findings"]) is not list:
+            raise ValueError("an entry is {'findings': [...]}")
+        rows = entry["findings"]
+        if not rows:
+            return []  # most files: no findings, and nothing to count
+        # Lines end at \n, \r\n or \r, as for Python's tokenizer. A column counts characters,
+        # which in any encoding Python source may have are never more than the bytes.
+        last_line = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1
+        last_col = len(data) + 1  # one past the end: a syntax error at the end of the file
+        findings = []
+        for row in rows:
+            if type(row) is not list or len(row) != len(_STORED_FIELDS):
+                raise ValueError(f"a finding is a list of {len(_STORED_FIELDS)} values")
+            line, col, code, message, end_line, end_col, function, traced_via = row
+            if not (_number(line, 1, last_line) and _number(col, 1, last_col)):
+                raise ValueError("a finding lies outside the file")
+            if not (end_line is None or _number(end_line, line, last_line)):
+                raise ValueError("a finding ends outside the file")
+            if not (end_col is None or _number(end_col, 1, last_col)):
+                raise ValueError("a finding ends outside the file")
+            if not (type(code) is str and code in _KNOWN_CODES and self._reported(code, path)):
+                raise ValueError(f"{code!r} is not a code this config reports for the file")
+            if not (_text(message) and _optional_text(function) and _optional_text(traced_via)):
+                raise ValueError("a finding's text is not one short printable line")
+            if _VERDICT.search(message):
+                raise ValueError("a message ends in what --confirm adds to the text output")
+            findings.append(
+                Finding(
+                    path=shown, line=line, col=col, code=code, message=message, end_line=end_line,
+                    end_col=end_col, function=function, traced_via=traced_via,
+                )
+            )
+        return findings
+
+    def _reported(self, code: str, path: Path) -> bool:
+        # As the engine decides: internal errors are always reported, everything else as
+        # select, ignore and per-file-ignores say.
+        return code == "JIT902" or self._config.is_enabled(code, path)
 
 
 _MARKERS = {
@@ -148,12 +233,48 @@ def default_cache_dir(config: Config) -> Path:
     return config.root / CACHE_DIR_NAME
 
 
+# O_NONBLOCK: opening a FIFO for reading would wait for a writer. O_NOFOLLOW: a symbolic link
+# (to /dev/zero, to a file elsewhere) is not an entry. Where a flag is missing (Windows has
+# neither FIFOs nor, for os.open, symbolic links to follow), the fstat check below still holds.
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | _BINARY
+# O_EXCL: never write through whatever already has the temporary name (a planted symbolic link).
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
+
+
+def _read_entry(entry: Path) -> bytes | None:
+    """The bytes of an entry; None when it is absent, not a regular file or too large."""
+    try:
+        handle = os.open(entry, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        chunks = []
+        size = 0
+        while chunk := os.read(handle, MAX_ENTRY_BYTES + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ENTRY_BYTES:  # it grew while being read
+                return None
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
+
+
 def _write_atomically(target: Path, data: bytes) -> None:
-    # The temporary name is unique to this process, and each process writes an entry once.
+    # The temporary name is unique to this process, and each process writes an entry once: one
+    # already there was left by a crashed run with the same process id, or planted.
     # os-level calls: a cold run writes an entry per file, and open() adds three system calls.
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            handle = os.open(temporary, _WRITE_FLAGS, 0o644)
+        except FileExistsError:
+            temporary.unlink()
+            handle = os.open(temporary, _WRITE_FLAGS, 0o644)
         try:
             remaining = memoryview(data)
             while remaining:
@@ -168,73 +289,29 @@ def _write_atomically(target: Path, data: bytes) -> None:
 
 # --- entries: findings without their path, as JSON -------------------------------------------
 #
-# A finding holds plain values and frozen dataclasses of them (the --confirm target). Each
-# dataclass is stored as the list of its fields and read back by its type annotations, so a
-# stored value of the wrong shape or type is an error (then a miss), never a wrong finding.
-# JSON, not pickle: loading a pickle runs code, and a cache folder can come with a checkout.
+# Only what is shown is stored: no `target` (--confirm analyses the file again, so what it runs
+# comes from the source, never from the cache) and no `confirmation` (decided by --confirm in
+# the run that shows it). JSON, not pickle: loading a pickle runs code.
 
-_STORED_FIELDS = tuple(f.name for f in dataclasses.fields(Finding) if f.name != "path")
+_STORED_FIELDS = ("line", "col", "code", "message", "end_line", "end_col", "function", "traced_via")
+_KNOWN_CODES = frozenset(RULE_CODES) | frozenset(TOOL_CODES)
+# The verdict the text output appends to a message under --confirm (reporters.text_report).
+_VERDICT = re.compile(r" \[(?:confirmed|not reproduced|unverified: .*)\]\Z")
 
 
 def _encode(findings: Sequence[Finding]) -> dict[str, Any]:
-    return {"findings": [[_plain(getattr(f, name)) for name in _STORED_FIELDS] for f in findings]}
+    return {"findings": [[getattr(finding, name) for name in _STORED_FIELDS] for finding in findings]}
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [_plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+def _number(value: Any, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high  # not bool, not float
 
 
-def _decode(entry: Any, shown: str) -> list[Finding]:
-    """Findings from a decoded entry; TypeError or ValueError when it is not a valid one."""
-    rows = entry["findings"]
-    if not isinstance(rows, list):
-        raise TypeError("findings must be a list")
-    hints = _type_hints(Finding)
-    findings = []
-    for row in rows:
-        if not isinstance(row, list) or len(row) != len(_STORED_FIELDS):
-            raise ValueError("a finding has the wrong number of fields")
-        values = {name: _typed(hints[name], value) for name, value in zip(_STORED_FIELDS, row)}
-        findings.append(Finding(path=shown, **values))
-    return findings
+def _text(value: Any) -> bool:
+    # Printable: a newline or an escape sequence in a message would forge output lines or
+    # reach the terminal.
+    return type(value) is str and len(value) <= MAX_TEXT and value.isprintable()
 
 
-def _typed(hint: Any, value: Any) -> Any:
-    """`value` read back as the annotated type `hint`; TypeError or ValueError if it is not one."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        for option in options:
-            if option is not type(None):
-                try:
-                    return _typed(option, value)
-                except (TypeError, ValueError):
-                    continue
-        raise TypeError(f"{value!r} is none of {hint}")
-    if origin is tuple and isinstance(value, list):
-        item_type = typing.get_args(hint)[0]  # tuple[X, ...]
-        return tuple(_typed(item_type, item) for item in value)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, list):
-        fields = [f.name for f in dataclasses.fields(hint)]
-        if len(value) != len(fields):
-            raise ValueError(f"{hint.__name__} needs {len(fields)} values")
-        hints = _type_hints(hint)
-        return hint(**{name: _typed(hints[name], item) for name, item in zip(fields, value)})
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
-    if hint in (str, int, bool) and type(value) is hint:
-        return value
-    raise TypeError(f"{value!r} is not a {hint}")
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _optional_text(value: Any) -> bool:
+    return value is None or _text(value)

@@ -188,7 +188,7 @@ def _run_options(args: argparse.Namespace, config: Config) -> RunOptions:
     if not args.no_cache:
         directory = Path(args.cache_dir) if args.cache_dir else default_cache_dir(config)
         cache = ResultCache(directory, config)
-    return RunOptions(jobs=args.jobs, cache=cache)
+    return RunOptions(jobs=args.jobs, cache=cache, confirm=args.confirm or args.confirmed_only)
 
 
 def _list_rules() -> int:

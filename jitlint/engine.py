@@ -30,7 +30,7 @@ from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
 from jitlint.scopes import Scope, build_scopes
 from jitlint.source import Source, SourceError, decode, parse_once, unreadable
-from jitlint.suppression import SKIP_FILE, is_suppressed
+from jitlint.suppression import is_suppressed, skips_file
 from jitlint.targets import TargetFinder
 from jitlint.traced import TracedFunction, find_traced_functions
 
@@ -76,7 +76,7 @@ def check_text(path: Path, text: str, config: Config, *, apply_noqa: bool = True
 def check_source(
     path: Path, source: Source, config: Config, shown: str, *, apply_noqa: bool = True
 ) -> list[Finding]:
-    if SKIP_FILE.search(source.text) or not _may_trace(source.text, config):
+    if not _may_trace(source.text, config) or skips_file(source.text):
         return []
     try:
         module = parse_once(source)

@@ -9,6 +9,10 @@ they return.
 The engine (with libcst) and the process pool are imported inside the functions that need
 them, when a file must be analysed: a run answered from the cache does without them, and
 importing them would be half of such a run.
+
+The cache never stops a run (a key that cannot be computed, an entry that cannot be read or is
+not valid: the file is analysed), and never decides what --confirm traces: with --confirm, a
+file with cached findings is analysed again for their trace targets (see cache.py).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ _CHUNK = 4  # files a worker takes at a time: few enough to balance, enough to a
 class RunOptions:
     jobs: int  # worker processes; 1 checks every file in this process
     cache: ResultCache | None  # None: --no-cache
+    # --confirm: findings must carry the trace target, which the cache does not keep.
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class _Task:
     path: Path
     shown: str
     data: bytes
-    key: str  # the cache entry key ("" without a cache)
+    key: str | None  # the cache entry to store the findings in; None: none
 
 
 def available_cores() -> int:
@@ -72,19 +78,23 @@ def check_files(paths: Sequence[Path], config: Config, cwd: Path, options: RunOp
 
             findings.extend(check_file(path, config, shown))  # reports it as unreadable (JIT901)
             continue
-        key = cache.key(path, data) if cache is not None else ""
-        cached = cache.load(key, shown) if cache is not None else None
+        key = cache.key(path, data) if cache is not None else None
+        cached = cache.load(key, path, shown, data) if cache is not None and key is not None else None
         if cached is None:
             tasks.append(_Task(path, shown, data, key))
+        elif cached and options.confirm:
+            # Analysed again for the trace targets, so that what --confirm runs comes from the
+            # source and never from the cache; the entry stays as it is.
+            tasks.append(_Task(path, shown, data, None))
         else:
             findings.extend(cached)
-    if cache is not None and tasks:
+    if cache is not None and any(task.key is not None for task in tasks):
         cache.prepare()
     tasks.sort(key=lambda task: len(task.data), reverse=True)
     for task, found in zip(tasks, _analyse(tasks, config, options.jobs)):
         findings.extend(found)
-        if cache is not None:
-            cache.store(task.key, found)
+        if cache is not None and task.key is not None:
+            cache.store(task.key, task.path, task.data, found)
     return sorted(findings)
 
 

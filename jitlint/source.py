@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
+import warnings
 from dataclasses import dataclass
 
 import libcst as cst
@@ -28,7 +31,12 @@ class Source:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        # Only the line ends Python's tokenizer knows: str.splitlines() also splits at form
+        # feeds and other separators, which would shift every later line against the parser's.
+        return _LINE_END.split(self.text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def decode(data: bytes) -> Source:
@@ -51,6 +59,9 @@ def parse_once(source: Source) -> cst.Module:
     try:
         return cst.parse_module(source.text)
     except cst.ParserSyntaxError as error:
+        located = _python_syntax_error(source.text)
+        if located is not None:
+            raise located from None
         reason = error.message.splitlines()[0] if error.message else "syntax error"
         raise SourceError(
             "JIT900", f"could not parse: {reason}", error.raw_line, error.raw_column + 1
@@ -59,3 +70,28 @@ def parse_once(source: Source) -> cst.Module:
         raise SourceError("JIT900", f"could not parse: {type(error).__name__}") from None
     except Exception as error:  # libcst's native parser reports some inputs with other types
         raise SourceError("JIT900", f"could not parse: {error}") from None
+
+
+def _python_syntax_error(text: str) -> SourceError | None:
+    """Where CPython's own parser finds the error, for a file libcst could not parse.
+
+    libcst's positions are often wrong: column 1 for every parser error, line 1 col 1 for every
+    tokenizer error (unclosed string, bad dedent, tab/space mix), sometimes the next line.
+    CPython points at the token, with a clearer message (`'(' was never closed`). Only an AST
+    is built; nothing is compiled to bytecode or run. None when CPython gives no line, or
+    accepts the file (grammar libcst lacks): then libcst's report stands. CPython judges by
+    the grammar of the Python running jitlint, which for a file libcst rejects is the best
+    guess at hand.
+    """
+    try:
+        with warnings.catch_warnings():
+            # An invalid escape sequence warns; under -W error it would become the error.
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as error:
+        if error.lineno:
+            column = max(error.offset or 1, 1)
+            return SourceError("JIT900", f"could not parse: {error.msg}", error.lineno, column)
+    except (RecursionError, MemoryError, ValueError):  # too deep; ValueError: NUL bytes, older Pythons
+        pass
+    return None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Sequence
 
 from jitlint.findings import Finding
@@ -11,7 +13,25 @@ from jitlint.findings import Finding
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
 )
-SKIP_FILE = re.compile(r"#\s*jitlint:\s*skip-file\b")
+_SKIP_FILE = re.compile(r"#\s*jitlint:\s*skip-file\b")
+
+
+def skips_file(text: str) -> bool:
+    """Whether a comment `# jitlint: skip-file` opts the file out; in a string it does not.
+
+    The text search is the cheap test every file gets; only a file it matches is tokenized, to
+    see whether the match is a comment. A file the tokenizer stops on before reaching such a
+    comment is not skipped: the parse then reports its syntax error.
+    """
+    if _SKIP_FILE.search(text) is None:
+        return False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT and _SKIP_FILE.search(token.string):
+                return True
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return False
 
 
 def matches(code: str, patterns: Iterable[str]) -> bool:
