@@ -38,7 +38,6 @@ import importlib.util
 import json
 import os
 import re
-import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +46,7 @@ from typing import Any
 from jitlint import __version__
 from jitlint.codes import RULE_CODES, TOOL_CODES
 from jitlint.config import Config
-from jitlint.discovery import package_of
+from jitlint.discovery import package_of, read_regular_file
 from jitlint.findings import Finding
 
 CACHE_DIR_NAME = ".jitlint_cache"
@@ -233,35 +232,18 @@ def default_cache_dir(config: Config) -> Path:
     return config.root / CACHE_DIR_NAME
 
 
-# O_NONBLOCK: opening a FIFO for reading would wait for a writer. O_NOFOLLOW: a symbolic link
-# (to /dev/zero, to a file elsewhere) is not an entry. Where a flag is missing (Windows has
-# neither FIFOs nor, for os.open, symbolic links to follow), the fstat check below still holds.
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | _BINARY
 # O_EXCL: never write through whatever already has the temporary name (a planted symbolic link).
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 
 
 def _read_entry(entry: Path) -> bytes | None:
-    """The bytes of an entry; None when it is absent, not a regular file or too large."""
+    """The bytes of an entry; None when it is absent, not a regular file (a FIFO, a symbolic
+    link to /dev/zero or elsewhere) or too large."""
     try:
-        handle = os.open(entry, _READ_FLAGS)
+        return read_regular_file(entry, max_bytes=MAX_ENTRY_BYTES, follow_links=False)
     except OSError:
         return None
-    try:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
-            return None
-        chunks = []
-        size = 0
-        while chunk := os.read(handle, MAX_ENTRY_BYTES + 1 - size):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_ENTRY_BYTES:  # it grew while being read
-                return None
-        return b"".join(chunks)
-    finally:
-        os.close(handle)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

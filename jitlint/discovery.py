@@ -116,21 +116,39 @@ def _could_not_read(error: OSError) -> str:
     return f"could not read: {error.strerror or error}"
 
 
-def read_regular_file(path: Path) -> bytes:
+def read_regular_file(path: Path, *, max_bytes: int | None = None, follow_links: bool = True) -> bytes:
     """The bytes of a regular file; for anything else an OSError, and nothing read.
 
     Discovery passes on regular files only, but a path can change before it is read. Opening
     with O_NONBLOCK does not wait for a FIFO's writer, and the type is checked on the opened
-    file itself, so no swap makes this hang.
+    file itself, so no swap makes this hang. With `max_bytes`, a larger file is an OSError too
+    (also one that grows while it is read); with `follow_links=False`, so is a symbolic link.
     """
-    with open(path, "rb", opener=_open_nonblocking) as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    flags = os.O_RDONLY | _NONBLOCK | _BINARY | (0 if follow_links else _NOFOLLOW)
+    handle = os.open(path, flags)
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(None, NOT_A_REGULAR_FILE, str(path))
-        return handle.read()
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f"larger than {max_bytes} bytes", str(path))
+        chunks = []
+        size = 0
+        while chunk := os.read(handle, max(info.st_size + 1 - size, 1)):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:  # it grew while being read
+                raise OSError(errno.EFBIG, f"larger than {max_bytes} bytes", str(path))
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
 
 
-def _open_nonblocking(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))  # Windows has no FIFOs to wait on
+# Where a flag is missing (Windows has neither FIFOs nor, for os.open, symbolic links to
+# follow), the fstat check above still holds.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 def display_path(path: Path, cwd: Path) -> str:
