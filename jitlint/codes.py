@@ -53,12 +53,13 @@ problem (exit 1), so code that was never read does not pass CI.""",
     ),
     "JIT902": ToolCode(
         "internal-error",
-        "a rule failed on this file (a jitlint bug; please report it)",
+        "jitlint failed on this file (a jitlint bug; please report it)",
         """\
 ## What it means
-A rule raised an exception on this file: a bug in jitlint, not in your code. The message names
-the rule and the exception. The other rules still ran on the file, and the other files were
-checked; the run exits 2.
+jitlint raised an exception while analysing this file: a bug in jitlint, not in your code. The
+message says where (`in JIT005 (...)` for one rule, `while analysing this file` for a stage all
+rules share) and names the exception. When one rule failed, the other rules still ran on the
+file; in every case the other files were checked and reported, and the run exits 2.
 
 ## What to do
 Please report it with the message and, if you can, the smallest file that shows it. Until it
