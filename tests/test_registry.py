@@ -22,9 +22,15 @@ def test_codes_are_unique_and_well_formed() -> None:
     assert all(re.fullmatch(r"JIT\d{3}", code) for code in codes)
 
 
-def test_the_plain_code_list_matches_the_registry() -> None:
+def test_each_registered_rule_has_the_code_it_is_registered_under() -> None:
     # jitlint/codes.py lets the config check codes without importing the rules (and libcst).
     assert RULE_CODES == tuple(rule.code for rule in ALL_RULES)
+
+
+def test_the_readme_table_lists_every_rule_by_code_and_name() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (JIT\d{3}) \| ([a-z-]+) \|", readme, re.MULTILINE)
+    assert rows == [(rule.code, rule.name) for rule in ALL_RULES]
 
 
 def test_a_run_from_the_cache_does_not_import_libcst(tmp_path: Path) -> None:
