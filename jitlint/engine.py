@@ -8,9 +8,11 @@ Per-file analysis is a pure function of (path, text, config).
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +78,30 @@ def check_source(
 ) -> list[Finding]:
     if SKIP_FILE.search(source.text) or not _may_trace(source.text, config):
         return []
+    with _cyclic_collector_paused():
+        return _check_module(path, source, config, shown, apply_noqa)
+
+
+@contextmanager
+def _cyclic_collector_paused() -> Iterator[None]:
+    """Run without Python's cyclic garbage collector, then turn it back on if it was on.
+
+    A parsed module is a tree of a million objects with no cycles: reference counting frees it
+    (the scope tree's cycles are broken by Scope.release). The collector would still traverse
+    the whole tree at each full collection, and the larger the file, the more of those its
+    growing heap triggers: 15 on a 50k-line file, 27 of its 34 seconds. Cycles made meanwhile
+    are collected once it is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_module(path: Path, source: Source, config: Config, shown: str, apply_noqa: bool) -> list[Finding]:
     try:
         module = parse_once(source)
     except SourceError as error:
