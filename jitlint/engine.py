@@ -9,15 +9,12 @@ Per-file analysis is a pure function of (path, text, config).
 from __future__ import annotations
 
 import gc
-import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from jitlint.config import Config
 from jitlint.discovery import package_of
@@ -26,6 +23,7 @@ from jitlint.findings import Finding
 from jitlint.flow import FlowAnalyzer
 from jitlint.imports import NameResolver
 from jitlint.keys import KeyAnalyzer
+from jitlint.positions import Positions
 from jitlint.rules import ALL_RULES
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
 from jitlint.scopes import Scope, build_scopes
@@ -151,16 +149,15 @@ def _run_rule(
 
 
 def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[TracedFunction]) -> list[Finding]:
-    """Positions are computed only for files with hits: the provider costs about a parse."""
+    """Positions are worked out only for files with hits, and there only where needed."""
     if not raw:
         return []
-    positions = _positions(module)
-    line_of: Callable[[cst.CSTNode], int] = lambda node: _range(positions, node).start.line
-    targets = TargetFinder(traced, line_of)  # what --confirm would trace for each finding
+    positions = Positions(module)
+    targets = TargetFinder(traced, positions.line)  # what --confirm would trace for each finding
     findings = []
     for item in raw:
-        where = _range(positions, item.hit.node)
-        lines = {name: line_of(node) for name, node in item.hit.lines.items()}
+        where = positions.range(item.hit.node)
+        lines = {name: positions.line(node) for name, node in item.hit.lines.items()}
         findings.append(
             Finding(
                 path=shown,
@@ -171,62 +168,16 @@ def _locate(raw: list[_RawHit], module: cst.Module, shown: str, traced: list[Tra
                 end_line=where.end.line,
                 end_col=where.end.column + 1,
                 function=_function_name(item) or None,
-                traced_via=None if item.fn is None else item.fn.primary.describe(line_of),
+                traced_via=None if item.fn is None else item.fn.primary.describe(positions.line),
                 target=targets.target(item.fn, item.hit) if item.fn else targets.untraced(item.scope, item.hit),
             )
         )
     return findings
 
 
-def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    """Node → source range. libcst's code generator recurses once per nesting level, so very
-    deeply nested code is retried on a thread with a large stack and a raised recursion limit."""
-    try:
-        return _resolve_positions(module)
-    except RecursionError:
-        return _on_large_stack(lambda: _resolve_positions(module))
-
-
-def _resolve_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-
-
-_LARGE_STACK_BYTES = 512 * 1024 * 1024
-_LARGE_RECURSION_LIMIT = 200_000
-
-
-def _on_large_stack(work: Callable[[], Mapping[cst.CSTNode, CodeRange]]) -> Mapping[cst.CSTNode, CodeRange]:
-    result: list[Mapping[cst.CSTNode, CodeRange]] = [{}]
-
-    def run() -> None:
-        try:
-            result[0] = work()
-        except RecursionError:
-            pass  # beyond even this: findings fall back to line 1
-
-    previous_stack = threading.stack_size(_LARGE_STACK_BYTES)
-    previous_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(_LARGE_RECURSION_LIMIT)
-    try:
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(previous_stack)
-        sys.setrecursionlimit(previous_limit)
-    return result[0]
-
-
 def _function_name(item: _RawHit) -> str:
     """`Model.__call__`; "" for module-level code."""
     return item.fn.name if item.fn is not None else item.scope.qualname
-
-
-_UNKNOWN_RANGE = CodeRange((1, 0), (1, 0))
-
-
-def _range(positions: Mapping[cst.CSTNode, CodeRange], node: cst.CSTNode) -> CodeRange:
-    return positions.get(node, _UNKNOWN_RANGE)
 
 
 def _source_error_findings(shown: str, error: SourceError, path: Path, config: Config) -> list[Finding]:
