@@ -194,7 +194,9 @@ class ModuleIndex:
         self._by_name: dict[str, list[tuple[int, Scope, cst.Call]]] = {}
         self._by_attribute: dict[str, list[tuple[Scope, cst.Call]]] = {}
         self._changing: dict[str, list[tuple[int, Scope]]] = {}
-        # (scope number, name) → `name.method(...)` calls / `name[k] = v` statements there.
+        # (scope number, name) → `name(...)` calls / `name.method(...)` calls / `name[k] = v`
+        # statements in that scope's own body.
+        self._own_calls_of: dict[tuple[int, str], list[cst.Call]] = {}
         self._calls_on: dict[tuple[int, str], list[cst.Call]] = {}
         self._mutations: dict[tuple[int, str], list[cst.CSTNode]] = {}
         for number, scope in enumerate(self.scopes):
@@ -204,6 +206,7 @@ class ModuleIndex:
                 func = call.func
                 if type(func) is cst.Name:  # exact types: a failed isinstance is slow (walk.py)
                     self._by_name.setdefault(func.value, []).append((number, scope, call))
+                    self._own_calls_of.setdefault((number, func.value), []).append(call)
                 elif type(func) is cst.Attribute:
                     self._by_attribute.setdefault(func.attr.value, []).append((scope, call))
                     if type(func.value) is cst.Name:
@@ -235,6 +238,10 @@ class ModuleIndex:
     def calls_of_attribute(self, attribute: str) -> list[tuple[Scope, cst.Call]]:
         """The calls `anything.attribute(...)` in the module."""
         return self._by_attribute.get(attribute, [])
+
+    def own_calls_of_name(self, scope: Scope, name: str) -> list[cst.Call]:
+        """The calls `name(...)` that `scope`'s own body makes, in source order."""
+        return self._own_calls_of.get((self.number(scope), name), [])
 
     def calls_on(self, scope: Scope, name: str) -> list[cst.Call]:
         """The calls `name.method(...)` that `scope`'s own body makes, in source order."""

@@ -129,7 +129,7 @@ def _first_change(name: str, outer: Scope, fn: TracedFunction, module: ModuleAna
         return None
     if _keeps_its_own_state(fn, name):
         return None
-    starts = _trace_starts(fn, outer.module)
+    starts = _TraceStarts.of(fn)
     for change in [*_rebindings(name, outer, bindings), *_outside_writes(name, outer, fn, module)]:
         if change.explicit or _after_a_trace(change, starts, module):
             return change
@@ -147,32 +147,36 @@ def _keeps_its_own_state(fn: TracedFunction, name: str) -> bool:
     )
 
 
-def _trace_starts(fn: TracedFunction, root: Scope) -> dict[int, list[int]]:
-    """Where a trace of `fn` can begin, per scope (scope id → call node ids).
+@dataclass(frozen=True)
+class _TraceStarts:
+    """Where a trace of a function can begin: `lax.scan(body, ...)` traces at the call;
+    `@jax.jit def step` and `fast = jax.jit(step)` trace when `step(...)` / `fast(...)` is
+    called. Helpers are traced when their callers are."""
 
-    `lax.scan(body, ...)` traces at the call; `@jax.jit def step` and `fast = jax.jit(step)`
-    trace when `step(...)` / `fast(...)` is called. Helpers are traced when their callers are.
-    """
-    names: set[str] = set()
-    sites: list[cst.CSTNode] = []
-    for route in _entry_routes(fn):
-        if route.kind is RouteKind.DECORATOR:
-            names.add(route.target_text)
-        elif route.entry is not None and any(
-            slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
-        ):
-            sites.append(route.site)  # lax loops and branches trace where they are called
-        else:
-            names |= route.wrapper_names  # found once, by discovery
-    index = root.index
-    calls: dict[int, cst.CSTNode] = {id(call): call for name in names for _, call in index.calls_of_name(name)}
-    calls.update((id(site), site) for site in sites)
-    starts: dict[int, list[int]] = {}
-    for call in calls.values():
-        scope = index.scope_of(call)
-        if scope is not None:
-            starts.setdefault(id(scope), []).append(id(call))
-    return starts
+    names: frozenset[str]  # the names the function is called by (at the roots of its routes)
+    sites: tuple[cst.CSTNode, ...]  # lax calls that trace it where they are
+
+    @staticmethod
+    def of(fn: TracedFunction) -> _TraceStarts:
+        names: set[str] = set()
+        sites: list[cst.CSTNode] = []
+        for route in _entry_routes(fn):
+            if route.kind is RouteKind.DECORATOR:
+                names.add(route.target_text)
+            elif route.entry is not None and any(
+                slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
+            ):
+                sites.append(route.site)  # lax loops and branches trace where they are called
+            else:
+                names |= route.wrapper_names  # found once, by discovery
+        return _TraceStarts(frozenset(names), tuple(sites))
+
+    def in_scope(self, scope: Scope) -> set[int]:
+        """The ids of the calls in `scope`'s own body that can begin a trace."""
+        index = scope.index
+        found = {id(call) for name in self.names for call in index.own_calls_of_name(scope, name)}
+        found.update(id(site) for site in self.sites if index.scope_of(site) is scope)
+        return found
 
 
 def _entry_routes(fn: TracedFunction) -> list[Route]:
@@ -192,7 +196,7 @@ def _entry_routes(fn: TracedFunction) -> list[Route]:
     return found
 
 
-def _after_a_trace(change: _Change, starts: dict[int, list[int]], module: ModuleAnalysis) -> bool:
+def _after_a_trace(change: _Change, starts: _TraceStarts, module: ModuleAnalysis) -> bool:
     """Whether the traced program can run after this change, still holding the old value.
 
     That takes a trace before the change and a call after it in the same scope
@@ -200,7 +204,7 @@ def _after_a_trace(change: _Change, starts: dict[int, list[int]], module: Module
     `return` statement is followed by nothing.
     """
     scope = change.scope
-    begun = starts.get(id(scope))
+    begun = starts.in_scope(scope)
     if not begun:
         return False
     body = module.own_body(scope)
