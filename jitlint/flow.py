@@ -456,10 +456,8 @@ class _FunctionWalker:
         env[node.name.value] = UNKNOWN
 
     def child_scope(self, node: cst.CSTNode) -> Scope | None:
-        for child in self.scope.children:
-            if child.node is node:
-                return child
-        return None
+        child = self.scope.index.scope_defined_by(node)
+        return child if child is not None and child.parent is self.scope else None
 
     # -- bindings -----------------------------------------------------------------------------
 

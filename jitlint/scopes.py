@@ -6,9 +6,11 @@ the whole file is walked once and only traced bodies are looked at again.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import libcst as cst
 
@@ -74,6 +76,10 @@ class Scope:
     discarded_calls: set[int] = field(default_factory=set)
     declared_global: set[str] = field(default_factory=set)  # `global name` in this scope
     declared_nonlocal: set[str] = field(default_factory=set)  # `nonlocal name` in this scope
+    # The functions among `children`, by name: looking one up must not cost a pass over every
+    # definition of a module with thousands of them.
+    functions: dict[str, list[Scope]] = field(default_factory=dict)
+    _index: ModuleIndex | None = field(default=None, repr=False)  # the module's, built on demand
 
     @property
     def qualname(self) -> str:
@@ -86,12 +92,8 @@ class Scope:
         return ".".join(reversed(parts))
 
     def functions_named(self, name: str) -> list[Scope]:
-        """Functions defined directly in this scope under `name`."""
-        return [
-            child
-            for child in self.children
-            if child.kind is ScopeKind.FUNCTION and child.name == name
-        ]
+        """Functions defined directly in this scope under `name`, in source order."""
+        return list(self.functions.get(name, ()))
 
     def enclosing_class(self) -> Scope | None:
         """The class a method (or a function nested in a method) belongs to."""
@@ -141,6 +143,14 @@ class Scope:
             scope = scope.parent
         return scope
 
+    @property
+    def index(self) -> ModuleIndex:
+        """The module-wide look-ups of the module this scope is in (built on first use)."""
+        root = self.module
+        if root._index is None:
+            root._index = ModuleIndex(root)
+        return root._index
+
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
 
@@ -153,7 +163,117 @@ class Scope:
         """
         for scope in list(self.tree()):
             scope.children = []
+            scope.functions = {}
             scope.parent = None
+            scope._index = None
+
+
+# Entries of the index tables, numbered by their scope's place in pre-order.
+_Numbered = TypeVar("_Numbered", tuple[int, Scope], tuple[int, Scope, cst.Call])
+
+
+class ModuleIndex:
+    """Module-wide questions, answered from tables built in one pass over the scope tree.
+
+    "Which calls name `step`?" or "where is `cache` changed?" then costs the calls and scopes
+    that answer it. Scanning the whole module for each traced function instead made a file's
+    analysis quadratic in its size: 50k lines of jitted code took two minutes.
+    """
+
+    def __init__(self, root: Scope) -> None:
+        # Pre-order, children in source order: the scopes nested in one form a contiguous run.
+        self.scopes = list(root.tree())
+        # Scope id → (its number, the number past the last scope nested in it).
+        self._span: dict[int, tuple[int, int]] = {}
+        for number in range(len(self.scopes) - 1, -1, -1):
+            scope = self.scopes[number]
+            past = self._span[id(scope.children[-1])][1] if scope.children else number + 1
+            self._span[id(scope)] = (number, past)
+        self._scope_of_node = {id(scope.node): scope for scope in self.scopes}
+        self._scope_of_call: dict[int, Scope] = {}
+        self._by_name: dict[str, list[tuple[int, Scope, cst.Call]]] = {}
+        self._by_attribute: dict[str, list[tuple[Scope, cst.Call]]] = {}
+        self._changing: dict[str, list[tuple[int, Scope]]] = {}
+        # (scope number, name) → `name(...)` calls / `name.method(...)` calls / `name[k] = v`
+        # statements in that scope's own body.
+        self._own_calls_of: dict[tuple[int, str], list[cst.Call]] = {}
+        self._calls_on: dict[tuple[int, str], list[cst.Call]] = {}
+        self._mutations: dict[tuple[int, str], list[cst.CSTNode]] = {}
+        for number, scope in enumerate(self.scopes):
+            changed = set(scope.bindings)
+            for call in scope.calls:
+                self._scope_of_call[id(call)] = scope
+                func = call.func
+                if type(func) is cst.Name:  # exact types: a failed isinstance is slow (walk.py)
+                    self._by_name.setdefault(func.value, []).append((number, scope, call))
+                    self._own_calls_of.setdefault((number, func.value), []).append(call)
+                elif type(func) is cst.Attribute:
+                    self._by_attribute.setdefault(func.attr.value, []).append((scope, call))
+                    if type(func.value) is cst.Name:
+                        self._calls_on.setdefault((number, func.value.value), []).append(call)
+                        changed.add(func.value.value)
+            for name, statement in scope.mutations:
+                self._mutations.setdefault((number, name), []).append(statement)
+                changed.add(name)
+            for name in changed:
+                if not _is_own_local(scope, name):
+                    self._changing.setdefault(name, []).append((number, scope))
+
+    def scope_defined_by(self, node: cst.CSTNode) -> Scope | None:
+        """The scope of a `def`, `class` or `lambda` node."""
+        return self._scope_of_node.get(id(node))
+
+    def scope_of(self, call: cst.CSTNode) -> Scope | None:
+        """The scope whose own body makes `call`."""
+        return self._scope_of_call.get(id(call))
+
+    def number(self, scope: Scope) -> int:
+        """The scope's place in the pre-order of the module's scopes."""
+        return self._span[id(scope)][0]
+
+    def calls_of_name(self, name: str, within: Scope | None = None) -> list[tuple[Scope, cst.Call]]:
+        """The calls `name(...)` in the module, or in `within` and the scopes nested in it."""
+        return [(scope, call) for _, scope, call in self._within(self._by_name.get(name, []), within)]
+
+    def calls_of_attribute(self, attribute: str) -> list[tuple[Scope, cst.Call]]:
+        """The calls `anything.attribute(...)` in the module."""
+        return self._by_attribute.get(attribute, [])
+
+    def own_calls_of_name(self, scope: Scope, name: str) -> list[cst.Call]:
+        """The calls `name(...)` that `scope`'s own body makes, in source order."""
+        return self._own_calls_of.get((self.number(scope), name), [])
+
+    def calls_on(self, scope: Scope, name: str) -> list[cst.Call]:
+        """The calls `name.method(...)` that `scope`'s own body makes, in source order."""
+        return self._calls_on.get((self.number(scope), name), [])
+
+    def mutations_of(self, scope: Scope, name: str) -> list[cst.CSTNode]:
+        """The statements of `scope` that change `name[k]` or `name.attr` (Scope.mutations)."""
+        return self._mutations.get((self.number(scope), name), [])
+
+    def scopes_changing_outer(self, name: str, within: Scope | None = None) -> list[Scope]:
+        """The scopes, in pre-order, that may change an outer scope's `name`: they rebind it
+        after `global`/`nonlocal`, change `name[k]` or `name.attr`, or call a method on it.
+        Scopes where `name` is a plain local of their own are left out (what they change is
+        theirs), so a common parameter name does not bring in every function of the module."""
+        return [scope for _, scope in self._within(self._changing.get(name, []), within)]
+
+    def _within(self, entries: list[_Numbered], within: Scope | None) -> list[_Numbered]:
+        """The entries (numbered by scope, in pre-order) of `within` and the scopes in it."""
+        if within is None:
+            return entries
+        first, past = self._span[id(within)]
+        return entries[bisect.bisect_left(entries, first, key=_number) : bisect.bisect_left(entries, past, key=_number)]
+
+
+def _is_own_local(scope: Scope, name: str) -> bool:
+    """Whether `scope` binds `name` as its own local (reads of it there never leave the scope)."""
+    bindings = scope.bindings.get(name, [])
+    return bool(bindings) and all(binding.how is not How.DECLARE for binding in bindings)
+
+
+def _number(entry: tuple[int, Scope] | tuple[int, Scope, cst.Call]) -> int:
+    return entry[0]
 
 
 def build_scopes(module: cst.Module) -> Scope:
@@ -176,6 +296,8 @@ def build_scopes(module: cst.Module) -> Scope:
                 assert isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
                 child = Scope(node, _KIND_OF[node_type], _name_of(node), scope)
                 scope.children.append(child)
+                if child.kind is ScopeKind.FUNCTION:
+                    scope.functions.setdefault(child.name, []).append(child)
                 pending.append(child)
                 if not isinstance(node, cst.Lambda):
                     scope.bind(node.name.value, _Binder(node, place).make(How.DEFINE))

@@ -31,7 +31,6 @@ class TargetFinder:
     def __init__(self, traced: list[TracedFunction], line_of: Callable[[cst.CSTNode], int]) -> None:
         self._line_of = line_of
         self._traced = {id(fn.scope): fn for fn in traced}
-        self._owners: dict[int, Scope] | None = None
 
     def target(self, fn: TracedFunction, hit: Hit) -> TraceTarget | None:
         """The target for a hit in `fn`; None when there is no function to trace."""
@@ -39,7 +38,7 @@ class TargetFinder:
         if self._is_lax_site(fn, hit.node):
             # `lax.scan(body, init, iter(xs))`: lax rejects the iterator where it is called, so
             # what has to run is the function around the call, traced or not.
-            owner = self._owner_of(hit.node)
+            owner = fn.scope.index.scope_of(hit.node)  # the scope whose own body makes the call
             traced_owner = None if owner is None else self._traced.get(id(owner))
             if traced_owner is None:
                 if owner is None or not isinstance(owner.node, cst.FunctionDef):
@@ -66,7 +65,7 @@ class TargetFinder:
                 fn = route.caller
                 continue
             if route.kind is RouteKind.TRANSFORM_CALL and _is_lax(route):
-                owner = self._owner_of(route.site)
+                owner = fn.scope.index.scope_of(route.site)
                 enclosing = None if owner is None else self._traced.get(id(owner))
                 if enclosing is not None:
                     fn = enclosing
@@ -76,13 +75,6 @@ class TargetFinder:
 
     def _is_lax_site(self, fn: TracedFunction, node: cst.CSTNode) -> bool:
         return any(route.site is node and _is_lax(route) for route in fn.routes)
-
-    def _owner_of(self, call: cst.CSTNode) -> Scope | None:
-        """The scope whose own body makes `call`."""
-        if self._owners is None:
-            module = next(iter(self._traced.values())).scope.module
-            self._owners = {id(c): scope for scope in module.tree() for c in scope.calls}
-        return self._owners.get(id(call))
 
     def _build(self, scope: Scope, route: Route | None, subject: str | None) -> TraceTarget:
         node = scope.node

@@ -133,13 +133,13 @@ def find_traced_functions(
 ) -> list[TracedFunction]:
     """Every traced function of the module, in source order of definition."""
     finder = _Finder(resolver, entries)
-    scopes = list(root.tree())
-    finder.index(scopes)
+    scopes = root.index.scopes  # in source order: pre-order, children in order
+    finder.note_host_side(scopes)
     for scope in scopes:
         if isinstance(scope.node, cst.FunctionDef):
             finder.add_decorator_routes(scope)
         finder.add_transform_call_routes(scope)
-    finder.note_wrapper_calls(scopes)
+    finder.note_wrapper_calls()
     finder.propagate()
     return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
 
@@ -150,17 +150,17 @@ class _Finder:
         self.resolver = resolver
         self.entries = entries
         self.traced: dict[int, TracedFunction] = {}
-        self.scope_of_node: dict[int, Scope] = {}
         self.pending: list[tuple[TracedFunction, Route]] = []
         self.propagated: set[tuple[int, bool, bool]] = set()
         self.host_side: set[int] = set()
+        self.arguments_passed: dict[tuple[str, int | None], _Arguments | None] = {}
+        self.assignments: dict[int, tuple[dict[int, list[str]], dict[str, list[str]]]] = {}
         # `jax.lax.scan(...)` can only name an entry point whose name ends in `scan`: calls of
         # other attributes (`jnp.sum`, `self.layer`, most calls) are passed over unresolved.
         self.entry_ends = _last_parts(entries)
         self.host_ends = _last_parts(HOST_CALLBACKS)
 
-    def index(self, scopes: list[Scope]) -> None:
-        self.scope_of_node = {id(scope.node): scope for scope in scopes}
+    def note_host_side(self, scopes: list[Scope]) -> None:
         # Functions handed to jax.pure_callback and friends run on the host with real values;
         # being defined inside traced code does not make them traced.
         for scope in scopes:
@@ -272,7 +272,7 @@ class _Finder:
         if depth > 6:
             return []
         if isinstance(expression, cst.Lambda):
-            lambda_scope = self.scope_of_node.get(id(expression))
+            lambda_scope = scope.index.scope_defined_by(expression)
             return [] if lambda_scope is None else [(lambda_scope, _Bound())]
         if isinstance(expression, cst.Name):
             bound = _Bound(ambiguous=self._is_rebound(expression.value, scope))
@@ -302,17 +302,20 @@ class _Finder:
 
     # -- calls of the transformed function ---------------------------------------------------
 
-    def note_wrapper_calls(self, scopes: list[Scope]) -> None:
+    def note_wrapper_calls(self) -> None:
         """Record, per jit-like route, which defaulted parameters the module's calls pass.
 
         A default that no visible call passes stays a Python value (docs/jax-semantics.md §3: only
         passed arguments are traced), so `def f(x, flag=True)` with every call `f(x)` is safe.
         """
-        scope_of_call = {id(call): scope for scope in scopes for call in scope.calls}
         for traced in self.traced.values():
             for index, route in enumerate(traced.routes):
                 if route.kind in (RouteKind.DECORATOR, RouteKind.TRANSFORM_CALL):
-                    home = traced.scope.parent if route.kind is RouteKind.DECORATOR else scope_of_call.get(id(route.site))
+                    home = (
+                        traced.scope.parent
+                        if route.kind is RouteKind.DECORATOR
+                        else traced.scope.index.scope_of(route.site)
+                    )
                     if home is not None:
                         names = frozenset(self._wrapper_names(traced, route, home))
                         passed = self._passed_defaults(traced, route, home, names)
@@ -322,45 +325,65 @@ class _Finder:
         self, traced: TracedFunction, route: Route, home: Scope, names: frozenset[str]
     ) -> frozenset[str] | None:
         is_method = home.kind is ScopeKind.CLASS
-        calls = [
-            call
-            for scope in (home.module if is_method else home).tree()
-            for call in scope.calls
-            if (isinstance(call.func, cst.Name) and call.func.value in names)
-            or (is_method and isinstance(call.func, cst.Attribute) and call.func.attr.value in names)
-        ]
-        if not calls:
+        found = [self._arguments_passed(name, home, is_method) for name in names]
+        passes = [arguments for arguments in found if arguments is not None]
+        if not passes:
             return None
+        if any(arguments.unpacks for arguments in passes):
+            return frozenset(param.name.value for param in all_params(traced.node.params))
         parameters = [*traced.node.params.posonly_params, *traced.node.params.params]
         if is_method or route.statics.static & {"self", "cls"}:
             parameters = parameters[1:]
-        passed: set[str] = set()
-        for call in calls:
-            if any(arg.star for arg in call.args):
-                return frozenset(param.name.value for param in all_params(traced.node.params))
-            positional = sum(1 for arg in call.args if arg.keyword is None)
-            passed.update(param.name.value for param in parameters[:positional])
-            passed.update(arg.keyword.value for arg in call.args if arg.keyword is not None)
+        most = max(arguments.positional for arguments in passes)
+        passed = {param.name.value for param in parameters[:most]}
+        passed.update(*(arguments.keywords for arguments in passes))
         return frozenset(passed)
+
+    def _arguments_passed(self, name: str, home: Scope, is_method: bool) -> _Arguments | None:
+        """What the calls of `name` that can reach a function defined in `home` pass, or None
+        when there are none: calls by name in `home` and the scopes nested in it, and for a
+        method also `obj.name(...)` anywhere in the module. Many routes share a name (methods
+        called `apply`), so it is worked out once per name and place."""
+        key = (name, None if is_method else id(home))
+        if key not in self.arguments_passed:
+            index = home.index
+            calls = [call for _, call in index.calls_of_name(name, None if is_method else home)]
+            if is_method:
+                calls += [call for _, call in index.calls_of_attribute(name)]
+            self.arguments_passed[key] = _Arguments.of(calls) if calls else None
+        return self.arguments_passed[key]
 
     def _wrapper_names(self, traced: TracedFunction, route: Route, home: Scope) -> set[str]:
         """The names the jitted function is called by: `step`, or `fast = jax.jit(step)`."""
         if route.kind is RouteKind.DECORATOR:
             return {traced.scope.name}
-        names = {name for name, bindings in home.bindings.items() if any(b.value is route.site for b in bindings)}
-        grown = True
-        while grown:  # `fast = jax.jit(fast)` keeps the wrapper under the same or a new name
-            grown = False
-            for name, bindings in home.bindings.items():
-                if name not in names and any(
-                    self._wraps_any(binding.value, names, home) for binding in bindings
-                ):
+        assigned, wrapping = self._assignments(home)
+        names = set(assigned.get(id(route.site), ()))
+        pending = list(names)
+        while pending:  # `fast = jax.jit(fast)` keeps the wrapper under the same or a new name
+            for name in wrapping.get(pending.pop(), ()):
+                if name not in names:
                     names.add(name)
-                    grown = True
+                    pending.append(name)
         return names
 
-    def _wraps_any(self, value: cst.BaseExpression | None, names: set[str], scope: Scope) -> bool:
-        return any(self._wraps_itself(value, name, scope) for name in names)
+    def _assignments(self, scope: Scope) -> tuple[dict[int, list[str]], dict[str, list[str]]]:
+        """The names `scope` binds, by the id of the value bound (`fast = <value>`), and by the
+        name they wrap (`fast = jax.jit(step)`: "step" → ["fast"]); made once per scope."""
+        if id(scope) not in self.assignments:
+            assigned: dict[int, list[str]] = {}
+            wrapping: dict[str, list[str]] = {}
+            for name, bindings in scope.bindings.items():
+                for binding in bindings:
+                    value = binding.value
+                    if value is None:
+                        continue
+                    assigned.setdefault(id(value), []).append(name)
+                    wrapped = self._wrapped_name(value, scope)
+                    if wrapped is not None:
+                        wrapping.setdefault(wrapped, []).append(name)
+            self.assignments[id(scope)] = (assigned, wrapping)
+        return self.assignments[id(scope)]
 
     def _is_rebound(self, name: str, scope: Scope) -> bool:
         """Whether `name` may hold something other than its `def` where it is used.
@@ -378,15 +401,17 @@ class _Finder:
         return False
 
     def _wraps_itself(self, value: cst.BaseExpression | None, name: str, scope: Scope) -> bool:
+        return value is not None and self._wrapped_name(value, scope) == name
+
+    def _wrapped_name(self, value: cst.BaseExpression, scope: Scope) -> str | None:
+        """`step` for `jax.jit(step, ...)` or `jax.grad(step)`: the function a binding wraps."""
         if not isinstance(value, cst.Call) or not value.args:
-            return False
+            return None
         first = value.args[0].value
+        if not isinstance(first, cst.Name):
+            return None
         callee = self.resolver.canonical(value.func, scope)
-        return (
-            isinstance(first, cst.Name)
-            and first.value == name
-            and (callee in self.entries or callee in TRANSPARENT_WRAPPERS)
-        )
+        return first.value if callee in self.entries or callee in TRANSPARENT_WRAPPERS else None
 
     def _functions_named(self, name: str, scope: Scope) -> list[Scope]:
         for candidate in scope.lookup_chain():
@@ -439,6 +464,24 @@ class _Finder:
                     child,
                     Route(RouteKind.DEFINED_INSIDE, child.node, via.caches, via.executes, caller=traced),
                 )
+
+
+@dataclass(frozen=True)
+class _Arguments:
+    """What some calls of a function pass, as far as which parameters they reach."""
+
+    unpacks: bool  # some call passes `*args` or `**kwargs`: any parameter may be reached
+    positional: int  # the most positional arguments a call passes
+    keywords: frozenset[str]  # every keyword some call passes
+
+    @staticmethod
+    def of(calls: Iterable[cst.Call]) -> _Arguments:
+        unpacks, positional, keywords = False, 0, set[str]()
+        for call in calls:
+            unpacks = unpacks or any(arg.star for arg in call.args)
+            positional = max(positional, sum(1 for arg in call.args if arg.keyword is None))
+            keywords.update(arg.keyword.value for arg in call.args if arg.keyword is not None)
+        return _Arguments(unpacks, positional, frozenset(keywords))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,15 @@ from jitlint.imports import NameResolver
 from jitlint.keys import KeyAnalyzer
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import TracedFunction
-from jitlint.walk import descendants
+from jitlint.walk import descendants, own_nodes
+
+
+@dataclass(frozen=True)
+class OwnBody:
+    """Where the nodes of a scope's own body are, by node id."""
+
+    order: dict[int, int]  # node id → its number in source order
+    returned: frozenset[int]  # the nodes inside `return` statements
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class ModuleAnalysis:
     flows: FlowAnalyzer
     keys: KeyAnalyzer  # PRNG key states, for every scope, traced or not
     _trace_aware: dict[int, frozenset[int]] = field(default_factory=dict)
+    _own_bodies: dict[int, OwnBody] = field(default_factory=dict)
 
     def flow(self, fn: TracedFunction) -> FunctionFlow:
         """The value model of `fn`: the kind (TRACED, STATIC, UNKNOWN) of each expression."""
@@ -46,6 +55,18 @@ class ModuleAnalysis:
                 return True
             scope = scope.parent
         return False
+
+    def own_body(self, scope: Scope) -> OwnBody:
+        """The nodes of `scope`'s own body in source order (see walk.own_nodes). Made once per
+        scope: every traced function that reads a global asks about the module's body."""
+        key = id(scope)
+        if key not in self._own_bodies:
+            nodes = list(own_nodes(scope.node))
+            self._own_bodies[key] = OwnBody(
+                {id(node): number for number, node in enumerate(nodes)},
+                frozenset(id(inner) for node in nodes if isinstance(node, cst.Return) for inner in descendants(node)),
+            )
+        return self._own_bodies[key]
 
     def _trace_aware_nodes(self, scope: Scope) -> frozenset[int]:
         key = id(scope)

@@ -12,7 +12,7 @@ from jitlint.flow import Kind
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule
 from jitlint.scopes import Binding, How, Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
-from jitlint.walk import descendants, own_nodes, source_text
+from jitlint.walk import own_nodes, source_text
 
 # Methods that change a list, dict, set or deque in place.
 CONTAINER_MUTATORS = frozenset(
@@ -90,17 +90,17 @@ def find_stale_captured_values(fn: TracedFunction, module: ModuleAnalysis) -> It
     """
     if not fn.caches:
         return
-    reported: set[str] = set()
+    checked: set[str] = set()  # each read of a name gets the same answer as its first
     for name, read in _free_reads(fn):
-        if name in reported:
+        if name in checked:
             continue
+        checked.add(name)
         outer = fn.scope.resolve(name)
         if outer is None or outer is fn.scope:
             continue
         change = _first_change(name, outer, fn, module)
         if change is None:
             continue
-        reported.add(name)
         where = "the module" if outer.kind is ScopeKind.MODULE else f"'{outer.qualname}'"
         yield Hit(read, {"name": name, "where": where, "how": change.how}, {"line": change.node})
 
@@ -129,9 +129,9 @@ def _first_change(name: str, outer: Scope, fn: TracedFunction, module: ModuleAna
         return None
     if _keeps_its_own_state(fn, name):
         return None
-    starts = _trace_starts(fn, outer.module)
+    starts = _TraceStarts.of(fn)
     for change in [*_rebindings(name, outer, bindings), *_outside_writes(name, outer, fn, module)]:
-        if change.explicit or _after_a_trace(change, starts):
+        if change.explicit or _after_a_trace(change, starts, module):
             return change
     return None
 
@@ -142,34 +142,41 @@ def _keeps_its_own_state(fn: TracedFunction, name: str) -> bool:
     scope = fn.scope
     return (
         any(binding.how is How.DECLARE for binding in scope.bindings.get(name, []))
-        or any(mutated == name for mutated, _ in scope.mutations)
-        or any(_mutates(call, name, container=True) for call in scope.calls)
+        or bool(scope.index.mutations_of(scope, name))
+        or any(_mutates(call, name, container=True) for call in scope.index.calls_on(scope, name))
     )
 
 
-def _trace_starts(fn: TracedFunction, root: Scope) -> dict[int, list[int]]:
-    """Where a trace of `fn` can begin, per scope (scope id → call node ids).
+@dataclass(frozen=True)
+class _TraceStarts:
+    """Where a trace of a function can begin: `lax.scan(body, ...)` traces at the call;
+    `@jax.jit def step` and `fast = jax.jit(step)` trace when `step(...)` / `fast(...)` is
+    called. Helpers are traced when their callers are."""
 
-    `lax.scan(body, ...)` traces at the call; `@jax.jit def step` and `fast = jax.jit(step)`
-    trace when `step(...)` / `fast(...)` is called. Helpers are traced when their callers are.
-    """
-    names: set[str] = set()
-    sites: set[int] = set()
-    for route in _entry_routes(fn):
-        if route.kind is RouteKind.DECORATOR:
-            names.add(route.target_text)
-        elif route.entry is not None and any(
-            slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
-        ):
-            sites.add(id(route.site))  # lax loops and branches trace where they are called
-        else:
-            names |= route.wrapper_names  # found once, by discovery
-    starts: dict[int, list[int]] = {}
-    for scope in root.tree():
-        for call in scope.calls:
-            if id(call) in sites or type(call.func) is cst.Name and call.func.value in names:
-                starts.setdefault(id(scope), []).append(id(call))
-    return starts
+    names: frozenset[str]  # the names the function is called by (at the roots of its routes)
+    sites: tuple[cst.CSTNode, ...]  # lax calls that trace it where they are
+
+    @staticmethod
+    def of(fn: TracedFunction) -> _TraceStarts:
+        names: set[str] = set()
+        sites: list[cst.CSTNode] = []
+        for route in _entry_routes(fn):
+            if route.kind is RouteKind.DECORATOR:
+                names.add(route.target_text)
+            elif route.entry is not None and any(
+                slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
+            ):
+                sites.append(route.site)  # lax loops and branches trace where they are called
+            else:
+                names |= route.wrapper_names  # found once, by discovery
+        return _TraceStarts(frozenset(names), tuple(sites))
+
+    def in_scope(self, scope: Scope) -> set[int]:
+        """The ids of the calls in `scope`'s own body that can begin a trace."""
+        index = scope.index
+        found = {id(call) for name in self.names for call in index.own_calls_of_name(scope, name)}
+        found.update(id(site) for site in self.sites if index.scope_of(site) is scope)
+        return found
 
 
 def _entry_routes(fn: TracedFunction) -> list[Route]:
@@ -189,7 +196,7 @@ def _entry_routes(fn: TracedFunction) -> list[Route]:
     return found
 
 
-def _after_a_trace(change: _Change, starts: dict[int, list[int]]) -> bool:
+def _after_a_trace(change: _Change, starts: _TraceStarts, module: ModuleAnalysis) -> bool:
     """Whether the traced program can run after this change, still holding the old value.
 
     That takes a trace before the change and a call after it in the same scope
@@ -197,12 +204,11 @@ def _after_a_trace(change: _Change, starts: dict[int, list[int]]) -> bool:
     `return` statement is followed by nothing.
     """
     scope = change.scope
-    begun = starts.get(id(scope))
+    begun = starts.in_scope(scope)
     if not begun:
         return False
-    nodes = list(own_nodes(scope.node))
-    order = {id(node): index for index, node in enumerate(nodes)}
-    returned = {id(inner) for node in nodes if isinstance(node, cst.Return) for inner in descendants(node)}
+    body = module.own_body(scope)
+    order, returned = body.order, body.returned
     where = order.get(id(change.node), -1)
     before = [start for start in begun if order.get(start, -1) < where and start not in returned]
     after = [start for start in begun if order.get(start, -1) > where]
@@ -237,7 +243,12 @@ def _rebindings(name: str, outer: Scope, bindings: list[Binding]) -> Iterator[_C
 def _outside_writes(name: str, outer: Scope, fn: TracedFunction, module: ModuleAnalysis) -> Iterator[_Change]:
     """Writes from other functions (`global`/`nonlocal`) and in-place changes anywhere."""
     container = _is_container(outer, name, module)
-    for scope in outer.module.tree():
+    index = outer.index
+    # Only `outer` and scopes nested in it can reach its `name`, or any scope through `global`.
+    scopes = index.scopes_changing_outer(name, None if outer.kind is ScopeKind.MODULE else outer)
+    if outer not in scopes:  # its own local, which the index leaves out
+        scopes = sorted([outer, *scopes], key=index.number)
+    for scope in scopes:
         if scope is fn.scope or scope.resolve(name) is not outer:
             continue  # the traced function's own writes are JIT002's
         if scope is not outer:
@@ -246,10 +257,10 @@ def _outside_writes(name: str, outer: Scope, fn: TracedFunction, module: ModuleA
                     yield _Change(binding.node, f"rebound in '{scope.qualname}'", scope, explicit=True)
         # In another function a change can run at any time, after any trace.
         elsewhere = scope is not outer
-        for mutated, statement in scope.mutations:
-            if mutated == name and _subscripted(statement):
+        for statement in index.mutations_of(scope, name):
+            if _subscripted(statement):
                 yield _Change(statement, "changed in place", scope, explicit=elsewhere)
-        for call in scope.calls:
+        for call in index.calls_on(scope, name):
             if _mutates(call, name, container) and id(call) in scope.discarded_calls:
                 yield _Change(call, f"changed in place by .{_method(call)}()", scope, explicit=elsewhere)
 

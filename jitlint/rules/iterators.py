@@ -103,13 +103,10 @@ def _receives_iterator(parameter: str, function: Scope, module: ModuleAnalysis) 
         return False
     positional = [param.name.value for param in [*function.node.params.posonly_params, *function.node.params.params]]
     index = positional.index(parameter) if parameter in positional else None
-    for scope in function.module.tree():
-        for call in scope.calls:
-            if not (isinstance(call.func, cst.Name) and call.func.value == function.name):
-                continue
-            argument = call_argument(call, index, parameter)
-            if argument is not None and _is_iterator_value(argument, scope, module):
-                return True
+    for scope, call in function.index.calls_of_name(function.name):
+        argument = call_argument(call, index, parameter)
+        if argument is not None and _is_iterator_value(argument, scope, module):
+            return True
     return False
 
 
