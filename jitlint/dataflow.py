@@ -132,8 +132,12 @@ class StatementWalker(abc.ABC, Generic[State, Value]):
 
     @abc.abstractmethod
     def forget(self, name: str, state: State) -> None:
-        """`name` now holds something the analysis does not follow (`del`, `import`, `global`, a
-        match capture, a nested `def`)."""
+        """`name` is bound to something the analysis does not follow: an import, a match
+        capture, a nested `def` or `class`, a `global` or `nonlocal` name other code rebinds."""
+
+    @abc.abstractmethod
+    def unbind(self, name: str, state: State) -> None:
+        """`del name`."""
 
     @abc.abstractmethod
     def restore(self, name: str, state: State, saved: State) -> None:
@@ -278,7 +282,7 @@ class StatementWalker(abc.ABC, Generic[State, Value]):
                 self.forget(item.name.value, state)
         elif type(node) is cst.Del:
             for name in bound_names(node.target):
-                self.forget(name, state)
+                self.unbind(name, state)
         elif type(node) is cst.Import or type(node) is cst.ImportFrom:
             for name in _imported_names(node):
                 self.forget(name, state)

@@ -6,9 +6,10 @@ result under `jit` is traced, even on constants; `np.*` on static inputs stays s
 Anything the code does not show (attributes of unknown objects, calls to unknown functions) is
 UNKNOWN, and rules fire only on TRACED.
 
-The analysis walks a function's statements in order with an environment of name kinds.
-Branches merge (the same kind on both sides stays, otherwise UNKNOWN), loops are iterated to a
-fixed point, and the kind of every expression met is recorded for rules to look up.
+The analysis walks a function's statements in order with an environment of name kinds, on the
+statement walker of dataflow.py. Paths merge (the same kind on every path stays, otherwise
+UNKNOWN), loops are iterated to a fixed point, and the kind of every expression met is recorded
+for rules to look up.
 """
 
 from __future__ import annotations
@@ -337,6 +338,9 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
 
     def forget(self, name: str, state: dict[str, Kind]) -> None:
         state[name] = UNKNOWN
+
+    def unbind(self, name: str, state: dict[str, Kind]) -> None:
+        state.pop(name, None)
 
     def restore(self, name: str, state: dict[str, Kind], saved: dict[str, Kind]) -> None:
         if name in saved:

@@ -11,11 +11,11 @@ result of `split`); `k2 = k` is an alias of the same value; `k1, k2 = split(key)
 are elements of one split result. Any value handed to a sampler is a key, whatever its name: the
 call fails otherwise.
 
-Like flow.py, the walk goes statement by statement with one state per path. Branches merge: a
-value consumed on every path stays consumed, one consumed on some paths becomes "maybe", and a
-maybe-consumed value is never reported (nor is one handed to a function we cannot see into,
-which may or may not consume it). Loop bodies are walked again from the state their previous
-iteration ended in, until that state settles.
+Like flow.py, the walk goes statement by statement with one state per path, on the statement
+walker of dataflow.py. Branches merge: a value consumed on every path stays consumed, one
+consumed on some paths becomes "maybe", and a maybe-consumed value is never reported (nor is one
+handed to a function we cannot see into, which may or may not consume it). Loop bodies are
+walked again from the state their previous iteration ended in, until that state settles.
 """
 
 from __future__ import annotations
@@ -424,6 +424,9 @@ class _ScopeWalker(StatementWalker[_State, _Result]):
         self.bind(target, element, state)
 
     def forget(self, name: str, state: _State) -> None:
+        state.names.pop(name, None)  # not followed: looking it up gives nothing
+
+    def unbind(self, name: str, state: _State) -> None:
         state.names.pop(name, None)
 
     def restore(self, name: str, state: _State, saved: _State) -> None:
