@@ -331,11 +331,6 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
     def iterable(self, node: cst.BaseExpression, state: dict[str, Kind]) -> Kind:
         return self.element_kind(node, state)
 
-    def bind_element(
-        self, target: cst.BaseExpression, iterable: cst.BaseExpression, element: Kind, state: dict[str, Kind]
-    ) -> None:
-        self.bind_for_target(target, iterable, element, state)
-
     def forget(self, name: str, state: dict[str, Kind]) -> None:
         state[name] = UNKNOWN
 
@@ -388,7 +383,7 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
         else:
             self.expression(target, state)  # `x[i] = v`, `obj.a = v`: evaluated, nothing bound
 
-    def bind_for_target(
+    def bind_element(
         self, target: cst.BaseExpression, iterable: cst.BaseExpression, element: Kind, env: dict[str, Kind]
     ) -> None:
         """`for i, x in enumerate(xs)`: i is static; `for a, b in zip(xs, ys)`: each its own."""
