@@ -6,9 +6,10 @@ result under `jit` is traced, even on constants; `np.*` on static inputs stays s
 Anything the code does not show (attributes of unknown objects, calls to unknown functions) is
 UNKNOWN, and rules fire only on TRACED.
 
-The analysis walks a function's statements in order with an environment of name kinds.
-Branches merge (the same kind on both sides stays, otherwise UNKNOWN), loops are iterated to a
-fixed point, and the kind of every expression met is recorded for rules to look up.
+The analysis walks a function's statements in order with an environment of name kinds, on the
+statement walker of dataflow.py. Paths merge (the same kind on every path stays, otherwise
+UNKNOWN), loops are iterated to a fixed point, and the kind of every expression met is recorded
+for rules to look up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from jitlint.dataflow import StatementWalker
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
@@ -263,14 +265,18 @@ def _is_number_or_bool(node: cst.BaseExpression) -> bool:
     )
 
 
-class _Terminated(Exception):
-    """Raised inside a block after `return`/`raise`/`break`/`continue`: the path ends there."""
+class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
+    """Walks one function's statements, keeping name kinds and recording expression kinds.
 
+    A state is the kind of each name bound on the path. Paths join by `merge`, and each loop
+    pass starts from the merge of the previous pass's start with what goes round: a kind that
+    changes around the loop becomes UNKNOWN.
+    """
 
-class _FunctionWalker:
-    """Walks one function's statements, keeping name kinds and recording expression kinds."""
+    max_passes = 4
 
     def __init__(self, analyzer: FlowAnalyzer, fn: TracedFunction) -> None:
+        super().__init__()
         self.analyzer = analyzer
         self.resolver = analyzer.resolver
         self.fn = fn
@@ -281,15 +287,7 @@ class _FunctionWalker:
     def run(self) -> FunctionFlow:
         parameters = self.analyzer.parameter_kinds(self.fn)
         self.flow.traced_parameters = frozenset(n for n, k in parameters.items() if k is TRACED)
-        env = dict(parameters)
-        node = self.fn.node
-        if isinstance(node, cst.Lambda):
-            self.expression(node.body, env)
-            return self.flow
-        try:
-            self.block(node.body, env)
-        except _Terminated:
-            pass  # the body ends in `return` or `raise`, as most do
+        self.run_body(self.fn.node, dict(parameters))
         return self.flow
 
     def _closure_env(self) -> dict[str, Kind]:
@@ -303,157 +301,57 @@ class _FunctionWalker:
             return {}  # an untraced enclosing function: its values are concrete or unknown
         return self.analyzer.flow(outer).closure_envs.get(id(self.scope), {})
 
-    # -- statements ---------------------------------------------------------------------------
+    # -- the domain ---------------------------------------------------------------------------
 
-    def block(self, body: cst.BaseSuite | Sequence[cst.BaseStatement], env: dict[str, Kind]) -> None:
-        """Run a block; raises _Terminated when every path through it ends."""
-        if isinstance(body, cst.SimpleStatementSuite):  # `if x: return y` on one line
-            for small in body.body:
-                self.small_statement(small, env)
-            return
-        statements: Sequence[cst.BaseStatement] = (
-            body.body if isinstance(body, cst.IndentedBlock) else body  # type: ignore[assignment]
-        )
-        for statement in statements:
-            self.statement(statement, env)
+    def copy(self, state: dict[str, Kind]) -> dict[str, Kind]:
+        return dict(state)
 
-    def statement(self, node: cst.CSTNode, env: dict[str, Kind]) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.small_statement(small, env)
-        elif isinstance(node, cst.If):
-            self.if_statement(node, env)
-        elif isinstance(node, (cst.For, cst.While)):
-            self.loop(node, env)
-        elif isinstance(node, cst.Try):
-            self.try_statement(node, env)
-        elif isinstance(node, cst.With):
-            for item in node.items:
-                self.expression(item.item, env)
-                if item.asname is not None:
-                    self.bind(item.asname.name, UNKNOWN, env)
-            self.block(node.body, env)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            self.definition(node, env)
-        elif isinstance(node, cst.Match):
-            self.expression(node.subject, env)
-            self.branches([case.body for case in node.cases], env, exhaustive=False)
+    def join(self, states: Sequence[dict[str, Kind]], at: cst.CSTNode, tag: str) -> dict[str, Kind]:
+        return _merge_envs(states)
 
-    def small_statement(self, node: cst.CSTNode, env: dict[str, Kind]) -> None:
-        if isinstance(node, cst.Assign):
-            kind = self.expression(node.value, env)
-            for target in node.targets:
-                self.bind(target.target, kind, env, node.value)
-        elif isinstance(node, cst.AnnAssign):
-            if node.value is not None:
-                self.bind(node.target, self.expression(node.value, env), env, node.value)
-        elif isinstance(node, cst.AugAssign):
-            kind = combine([self.expression(node.target, env), self.expression(node.value, env)])
-            self.bind(node.target, kind, env)
-        elif isinstance(node, (cst.Expr, cst.Assert)):
-            self.expression(node.value if isinstance(node, cst.Expr) else node.test, env)
-            if isinstance(node, cst.Assert) and node.msg is not None:
-                self.expression(node.msg, env)
-        elif isinstance(node, (cst.Return, cst.Raise)):
-            value = node.value if isinstance(node, cst.Return) else node.exc
-            if value is not None:
-                self.expression(value, env)
-            raise _Terminated
-        elif isinstance(node, (cst.Break, cst.Continue)):
-            raise _Terminated
-        elif isinstance(node, (cst.Global, cst.Nonlocal)):
-            for item in node.names:
-                env[item.name.value] = UNKNOWN
-        elif isinstance(node, (cst.Import, cst.ImportFrom, cst.Del)):
-            return
+    def replace(self, state: dict[str, Kind], by: dict[str, Kind]) -> None:
+        state.clear()
+        state.update(by)
 
-    def if_statement(self, node: cst.If, env: dict[str, Kind]) -> None:
-        self.expression(node.test, env)
-        orelse: list[cst.BaseSuite | Sequence[cst.BaseStatement]] = []
-        if isinstance(node.orelse, cst.If):
-            orelse = [[node.orelse]]
-        elif isinstance(node.orelse, cst.Else):
-            orelse = [node.orelse.body]
-        self.branches([node.body, *orelse], env, exhaustive=bool(orelse))
+    def same(self, first: dict[str, Kind], second: dict[str, Kind]) -> bool:
+        return first == second
 
-    def branches(
-        self,
-        bodies: Sequence[cst.BaseSuite | Sequence[cst.BaseStatement]],
-        env: dict[str, Kind],
-        exhaustive: bool,
-    ) -> None:
-        """Run alternative blocks from the same environment and merge the paths that go on."""
-        outcomes = []
-        for body in bodies:
-            branch_env = dict(env)
-            try:
-                self.block(body, branch_env)
-            except _Terminated:
-                continue
-            outcomes.append(branch_env)
-        if not exhaustive:
-            outcomes.append(dict(env))
-        if not outcomes:
-            raise _Terminated
-        env.clear()
-        env.update(_merge_envs(outcomes))
+    def next_pass(
+        self, start: dict[str, Kind], going_round: Sequence[dict[str, Kind]], loop: cst.CSTNode
+    ) -> dict[str, Kind]:
+        return _merge_envs([start, *going_round])
 
-    def loop(self, node: cst.For | cst.While, env: dict[str, Kind]) -> None:
-        """Iterate the body to a fixed point: kinds that change around the loop become merged."""
-        if isinstance(node, cst.For):
-            element = self.element_kind(node.iter, env)
-        for _ in range(4):
-            before = dict(env)
-            body_env = dict(env)
-            if isinstance(node, cst.While):
-                self.expression(node.test, body_env)
-            else:
-                self.bind_for_target(node.target, node.iter, element, body_env)
-            try:
-                self.block(node.body, body_env)
-            except _Terminated:
-                body_env = dict(before)
-            merged = _merge_envs([before, body_env])
-            env.clear()
-            env.update(merged)
-            if merged == before:
-                break
-        if node.orelse is not None:
-            self.block(node.orelse.body, env)
+    def evaluate(self, node: cst.BaseExpression, state: dict[str, Kind]) -> Kind:
+        return self.expression(node, state)
 
-    def try_statement(self, node: cst.Try, env: dict[str, Kind]) -> None:
-        start = dict(env)
-        outcomes = []
-        try:
-            self.block(node.body, env)
-            if node.orelse is not None:
-                self.block(node.orelse.body, env)
-            outcomes.append(dict(env))
-        except _Terminated:
-            pass
-        for handler in node.handlers:
-            handler_env = _merge_envs([start, env])
-            if handler.name is not None:
-                self.bind(handler.name.name, UNKNOWN, handler_env)
-            try:
-                self.block(handler.body, handler_env)
-                outcomes.append(handler_env)
-            except _Terminated:
-                pass
-        if node.finalbody is not None:
-            final_env = _merge_envs([start, *outcomes]) if outcomes else dict(start)
-            self.block(node.finalbody.body, final_env)
-        if not outcomes:
-            raise _Terminated
-        env.clear()
-        env.update(_merge_envs(outcomes))
+    def augmented_assignment(self, node: cst.AugAssign, state: dict[str, Kind]) -> None:
+        kind = combine([self.expression(node.target, state), self.expression(node.value, state)])
+        self.bind(node.target, kind, state)
 
-    def definition(self, node: cst.FunctionDef | cst.ClassDef, env: dict[str, Kind]) -> None:
-        for decorator in node.decorators:
-            self.expression(decorator.decorator, env)
+    def iterable(self, node: cst.BaseExpression, state: dict[str, Kind]) -> Kind:
+        return self.element_kind(node, state)
+
+    def forget(self, name: str, state: dict[str, Kind]) -> None:
+        state[name] = UNKNOWN
+
+    def unbind(self, name: str, state: dict[str, Kind]) -> None:
+        state.pop(name, None)
+
+    def restore(self, name: str, state: dict[str, Kind], saved: dict[str, Kind]) -> None:
+        if name in saved:
+            state[name] = saved[name]
+        else:
+            state.pop(name, None)
+
+    def nested_scope(self, node: cst.FunctionDef | cst.ClassDef, state: dict[str, Kind]) -> None:
         if isinstance(node, cst.FunctionDef):
-            self.flow.closure_envs[id(self.child_scope(node))] = dict(env)
-        env[node.name.value] = UNKNOWN
+            self.record_closure(node, state)
+
+    def record_closure(self, node: cst.FunctionDef | cst.Lambda, env: dict[str, Kind]) -> None:
+        """What a nested function or lambda sees of this one: the kinds where it is made."""
+        child = self.child_scope(node)
+        if child is not None:
+            self.flow.closure_envs[id(child)] = dict(env)
 
     def child_scope(self, node: cst.CSTNode) -> Scope | None:
         child = self.scope.index.scope_defined_by(node)
@@ -464,25 +362,26 @@ class _FunctionWalker:
     def bind(
         self,
         target: cst.BaseExpression,
-        kind: Kind,
-        env: dict[str, Kind],
-        value: cst.BaseExpression | None = None,
+        value: Kind | None,
+        state: dict[str, Kind],
+        source: cst.BaseExpression | None = None,
     ) -> None:
+        kind = UNKNOWN if value is None else value
         if isinstance(target, cst.Name):
-            env[target.value] = kind
+            state[target.value] = kind
         elif isinstance(target, (cst.Tuple, cst.List)):
-            items = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+            items = source.elements if isinstance(source, (cst.Tuple, cst.List)) else None
             for index, element in enumerate(target.elements):
                 if items is not None and len(items) == len(target.elements) and not isinstance(element, cst.StarredElement):
-                    self.bind(element.value, self.flow.kind(items[index].value), env)
+                    self.bind(element.value, self.flow.kind(items[index].value), state)
                 else:
-                    self.bind(element.value, kind, env)
+                    self.bind(element.value, kind, state)
         elif isinstance(target, cst.StarredElement):
-            self.bind(target.value, kind, env)
+            self.bind(target.value, kind, state)
         else:
-            self.expression(target, env)  # `x[i] = v`, `obj.a = v`: evaluated, nothing bound
+            self.expression(target, state)  # `x[i] = v`, `obj.a = v`: evaluated, nothing bound
 
-    def bind_for_target(
+    def bind_element(
         self, target: cst.BaseExpression, iterable: cst.BaseExpression, element: Kind, env: dict[str, Kind]
     ) -> None:
         """`for i, x in enumerate(xs)`: i is static; `for a, b in zip(xs, ys)`: each its own."""
@@ -574,15 +473,15 @@ class _FunctionWalker:
                 kinds.append(self.expression(element.value, env))
             return STATIC if all(kind is STATIC for kind in kinds) else UNKNOWN
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            return self.comprehension(node, env)
+            self.comprehension(node, env)
+            parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+            return STATIC if all(self.flow.kind(part) is STATIC for part in parts) else UNKNOWN
         if isinstance(node, cst.NamedExpr):
             kind = self.expression(node.value, env)
             self.bind(node.target, kind, env)
             return kind
         if isinstance(node, cst.Lambda):
-            lambda_scope = self.child_scope(node)
-            if lambda_scope is not None:
-                self.flow.closure_envs[id(lambda_scope)] = dict(env)
+            self.record_closure(node, env)
             return UNKNOWN
         if isinstance(node, (cst.StarredElement, cst.Await)):
             return self.expression(node.value if isinstance(node, cst.StarredElement) else node.expression, env)
@@ -647,23 +546,6 @@ class _FunctionWalker:
         if any(isinstance(target.operator, (cst.In, cst.NotIn)) for target in node.comparisons):
             return TRACED if kinds[0] is TRACED else (STATIC if set(kinds) == {STATIC} else UNKNOWN)
         return combine(kinds)
-
-    def comprehension(
-        self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, env: dict[str, Kind]
-    ) -> Kind:
-        inner = dict(env)
-        clause: cst.CompFor | None = node.for_in
-        while clause is not None:
-            element = self.element_kind(clause.iter, inner)
-            self.bind_for_target(clause.target, clause.iter, element, inner)
-            for condition in clause.ifs:
-                self.expression(condition.test, inner)
-            clause = clause.inner_for_in
-        if isinstance(node, cst.DictComp):
-            parts = [self.expression(node.key, inner), self.expression(node.value, inner)]
-        else:
-            parts = [self.expression(node.elt, inner)]
-        return STATIC if all(part is STATIC for part in parts) else UNKNOWN
 
     def call(self, node: cst.Call, env: dict[str, Kind]) -> Kind:
         arguments = [self.expression(arg.value, env) for arg in node.args]

@@ -11,26 +11,27 @@ result of `split`); `k2 = k` is an alias of the same value; `k1, k2 = split(key)
 are elements of one split result. Any value handed to a sampler is a key, whatever its name: the
 call fails otherwise.
 
-Like flow.py, the walk goes statement by statement with one state per path. Branches merge: a
-value consumed on every path stays consumed, one consumed on some paths becomes "maybe", and a
-maybe-consumed value is never reported (nor is one handed to a function we cannot see into,
-which may or may not consume it). Loop bodies are walked again from the state their previous
-iteration ended in, until that state settles.
+Like flow.py, the walk goes statement by statement with one state per path, on the statement
+walker of dataflow.py. Branches merge: a value consumed on every path stays consumed, one
+consumed on some paths becomes "maybe", and a maybe-consumed value is never reported (nor is one
+handed to a function we cannot see into, which may or may not consume it). Loop bodies are
+walked again from the state their previous iteration ended in, until that state settles.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from jitlint.dataflow import StatementWalker, TooLarge
 from jitlint.entrypoints import PARTIAL
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import RouteKind, TracedFunction
-from jitlint.walk import all_params, children, dotted_name
+from jitlint.walk import all_params, children
 
 _SAMPLERS = (
     "ball", "bernoulli", "beta", "binomial", "bits", "categorical", "cauchy", "chisquare",
@@ -127,6 +128,8 @@ class Summary:
 
 
 _NOTHING = Summary((), {}, "")
+# What evaluating an expression gives: a value, the values of a tuple's elements, or nothing followed.
+_Result = Value | tuple[Value | None, ...] | None
 
 
 @dataclass
@@ -187,24 +190,6 @@ def merge(states: Sequence[_State], join: cst.CSTNode, tag: str) -> _State:
     return merged
 
 
-class _Terminated(Exception):
-    """Raised inside a block after `return`/`raise`/`break`/`continue`: the path ends there."""
-
-
-class _TooLarge(Exception):
-    """The walk of one scope went over its step budget."""
-
-
-@dataclass
-class _Loop:
-    """One pass over a loop body: the states that go round again and those that leave."""
-
-    node: cst.CSTNode
-    number: int
-    continues: list[_State] = field(default_factory=list)
-    breaks: list[_State] = field(default_factory=list)
-
-
 @dataclass
 class _ScopeResult:
     reuses: list[Reuse]
@@ -240,7 +225,7 @@ class KeyAnalyzer:
         try:
             # The cheap test first: a scope that calls no consumer needs no walk.
             result = _ScopeWalker(self, scope).run() if self.may_consume(scope) else _ScopeResult([], _NOTHING)
-        except _TooLarge:
+        except TooLarge:
             result = _ScopeResult([], _NOTHING)  # too large to follow: silent
         finally:
             self._in_progress.discard(key)
@@ -357,10 +342,13 @@ def _bind_summary(summary: Summary, bound: int) -> Summary:
     return Summary(summary.positional[bound:], summary.effects, summary.name)
 
 
-class _ScopeWalker:
+class _ScopeWalker(StatementWalker[_State, _Result]):
     """Walks one scope's statements in order, keeping key states and collecting reuses."""
 
+    step_budget = _STEP_BUDGET
+
     def __init__(self, analyzer: KeyAnalyzer, scope: Scope) -> None:
+        super().__init__()
         self.analyzer = analyzer
         self.resolver = analyzer.resolver
         self.scope = scope
@@ -368,11 +356,7 @@ class _ScopeWalker:
         self.reuses: list[Reuse] = []
         self.reported: set[Value] = set()
         self.reported_calls: set[int] = set()
-        self.loops: list[_Loop] = []
-        self.returns: list[_State] = []
-        self.steps = 0
         self.is_generator = False
-        self.expecting_error = 0
         self.split_results: set[tuple[int, str]] = set()
         self.split_lengths: dict[tuple[int, str], int] = {}
 
@@ -390,19 +374,10 @@ class _ScopeWalker:
         """One call of the scope: the parameters get new values, then the body runs. Returns
         the state at its normal exits (the end and every `return`), None if it always raises."""
         node = self.scope.node
-        self.returns = []
         if isinstance(node, (cst.FunctionDef, cst.Lambda)):
             for param in all_params(node.params):
                 self.bind_name(param.name, None, state)
-        try:
-            if isinstance(node, cst.Lambda):
-                self.expression(node.body, state)
-            else:
-                self.block(node.body, state)  # a function, class or module body
-            self.returns.append(state)
-        except _Terminated:
-            pass
-        return merge(self.returns, node, "return") if self.returns else None
+        return self.run_body(node, state)
 
     def summarise(self, end: _State | None) -> Summary:
         node = self.scope.node
@@ -418,297 +393,52 @@ class _ScopeWalker:
         positional = tuple(param.name.value for param in (*node.params.posonly_params, *node.params.params))
         return Summary(positional, effects, f"{node.name.value}()")
 
-    # -- loops --------------------------------------------------------------------------------
+    # -- the domain ---------------------------------------------------------------------------
 
-    def iterate(
-        self, node: cst.CSTNode, state: _State, one_pass: Callable[[_State], _State | None]
-    ) -> tuple[list[_State], list[_State]]:
-        """Run a loop body until the state it starts from settles.
+    def copy(self, state: _State) -> _State:
+        return state.copy()
 
-        The first pass starts from the state before the loop; each later pass from the states
-        the previous pass went round with (its end and its `continue`s), so a key consumed on
-        every path through the body is consumed when the next iteration starts. Returns the
-        states where the loop may stop (the start of each pass) and the `break` states.
-        """
-        starts: list[_State] = []
-        breaks: list[_State] = []
-        head = state
-        for number in range(1, _MAX_PASSES + 1):
-            context = _Loop(node, number)
-            self.loops.append(context)
-            try:
-                end = one_pass(head.copy())
-            finally:
-                self.loops.pop()
-            starts.append(head)
-            breaks.extend(context.breaks)
-            going_round = [*context.continues, *([end] if end is not None else [])]
-            if not going_round:
-                return starts, breaks  # every path leaves in the first pass: no next iteration
-            following = merge(going_round, node, "loop")
-            if following.signature() == head.signature():
-                return starts, breaks
-            head = following
-        starts.append(head)
-        return starts, breaks
+    def join(self, states: Sequence[_State], at: cst.CSTNode, tag: str) -> _State:
+        return merge(states, at, tag)
 
-    def loop(self, node: cst.For | cst.While, state: _State) -> None:
-        if isinstance(node, cst.For):
-            self.touch(self.expression(node.iter, state), state)  # elements go to the body
+    def replace(self, state: _State, by: _State) -> None:
+        state.names, state.consumed, state.maybe = by.names, by.consumed, by.maybe
 
-        def one_pass(body: _State) -> _State | None:
-            if isinstance(node, cst.While):
-                self.expression(node.test, body)
-            else:
-                self.bind(node.target, None, body)
-            try:
-                self.block(node.body, body)
-            except _Terminated:
-                return None
-            return body
+    def same(self, first: _State, second: _State) -> bool:
+        return first.signature() == second.signature()
 
-        starts, breaks = self.iterate(node, state, one_pass)
-        finished = merge(starts, node, "exit")
-        outcomes = [*breaks]
-        if node.orelse is not None:  # runs when the loop ends without `break`
-            try:
-                self.block(node.orelse.body, finished)
-                outcomes.append(finished)
-            except _Terminated:
-                pass
+    def evaluate(self, node: cst.BaseExpression, state: _State) -> _Result:
+        return self.expression(node, state)
+
+    def augmented_assignment(self, node: cst.AugAssign, state: _State) -> None:
+        self.expression(node.value, state)
+        self.bind(node.target, None, state)
+
+    def iterable(self, node: cst.BaseExpression, state: _State) -> _Result:
+        self.touch(self.expression(node, state), state)  # its elements go to the body
+        return None
+
+    def bind_element(
+        self, target: cst.BaseExpression, iterable: cst.BaseExpression, element: _Result, state: _State
+    ) -> None:
+        self.bind(target, element, state)
+
+    def forget(self, name: str, state: _State) -> None:
+        state.names.pop(name, None)  # not followed: looking it up gives nothing
+
+    def unbind(self, name: str, state: _State) -> None:
+        state.names.pop(name, None)
+
+    def restore(self, name: str, state: _State, saved: _State) -> None:
+        if name in saved.names:
+            state.names[name] = saved.names[name]
         else:
-            outcomes.append(finished)
-        self.replace(state, outcomes, node)
+            state.names.pop(name, None)
 
-    def comprehension(
-        self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, state: _State
-    ) -> None:
-        """A comprehension is a loop per `for` clause; its targets are local to it."""
-        outer_names = dict(state.names)
-        self.touch(self.expression(node.for_in.iter, state), state)
-        self.comprehension_clause(node, node.for_in, state, first=True)
-        targets = set()
-        clause: cst.CompFor | None = node.for_in
-        while clause is not None:
-            targets |= _bound_names(clause.target)
-            clause = clause.inner_for_in
-        for name in targets:
-            if name in outer_names:
-                state.names[name] = outer_names[name]
-            else:
-                state.names.pop(name, None)
-
-    def comprehension_clause(
-        self,
-        node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
-        clause: cst.CompFor,
-        state: _State,
-        first: bool,
-    ) -> None:
-        if not first:
-            self.touch(self.expression(clause.iter, state), state)
-
-        def one_pass(body: _State) -> _State | None:
-            self.bind(clause.target, None, body)
-            for condition in clause.ifs:
-                self.expression(condition.test, body)
-            element = body.copy()  # the filters may skip the element: a branch
-            if clause.inner_for_in is not None:
-                self.comprehension_clause(node, clause.inner_for_in, element, first=False)
-            elif isinstance(node, cst.DictComp):
-                self.expression(node.key, element)
-                self.expression(node.value, element)
-            else:
-                self.expression(node.elt, element)
-            return merge([element, body], clause, "filter") if clause.ifs else element
-
-        starts, _ = self.iterate(clause, state, one_pass)
-        self.replace(state, starts, clause)
-
-    def replace(self, state: _State, outcomes: Sequence[_State], join: cst.CSTNode) -> None:
-        """Continue with the merge of `outcomes`; no outcome means every path ended."""
-        if not outcomes:
-            raise _Terminated
-        merged = merge(outcomes, join, "join")
-        state.names, state.consumed, state.maybe = merged.names, merged.consumed, merged.maybe
-
-    # -- statements ---------------------------------------------------------------------------
-
-    def block(self, body: cst.BaseSuite | Sequence[cst.BaseStatement], state: _State) -> None:
-        """Run a block; raises _Terminated when every path through it ends."""
-        if isinstance(body, cst.SimpleStatementSuite):
-            for small in body.body:
-                self.small_statement(small, state)
-            return
-        statements: Sequence[cst.BaseStatement] = (
-            body.body if isinstance(body, cst.IndentedBlock) else body  # type: ignore[assignment]
-        )
-        for statement in statements:
-            self.statement(statement, state)
-
-    def statement(self, node: cst.CSTNode, state: _State) -> None:
-        self.steps += 1
-        if self.steps > _STEP_BUDGET:
-            raise _TooLarge
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.small_statement(small, state)
-        elif isinstance(node, cst.If):
-            self.if_statement(node, state)
-        elif isinstance(node, (cst.For, cst.While)):
-            self.loop(node, state)
-        elif isinstance(node, cst.Try):
-            self.try_statement(node, state)
-        elif isinstance(node, cst.With):
-            self.with_statement(node, state)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            self.definition(node, state)
-        elif isinstance(node, cst.Match):
-            self.expression(node.subject, state)
-            outcomes = [state.copy()]  # no case may match
-            for case in node.cases:
-                branch = state.copy()
-                for name in _bound_names(case.pattern):
-                    branch.names.pop(name, None)
-                try:
-                    self.block(case.body, branch)
-                    outcomes.append(branch)
-                except _Terminated:
-                    pass
-            self.replace(state, outcomes, node)
-
-    def small_statement(self, node: cst.CSTNode, state: _State) -> None:
-        if isinstance(node, cst.Assign):
-            value = self.expression(node.value, state)
-            for target in node.targets:
-                self.bind(target.target, value, state)
-        elif isinstance(node, cst.AnnAssign):
-            if node.value is not None:
-                self.bind(node.target, self.expression(node.value, state), state)
-        elif isinstance(node, cst.AugAssign):
-            self.expression(node.value, state)
-            self.bind(node.target, None, state)
-        elif isinstance(node, cst.Expr):
-            self.expression(node.value, state)
-        elif isinstance(node, cst.Assert):
-            self.expression(node.test, state)
-            if node.msg is not None:
-                self.expression(node.msg, state)
-        elif isinstance(node, cst.Return):
-            if node.value is not None:
-                self.expression(node.value, state)
-            self.returns.append(state.copy())
-            raise _Terminated
-        elif isinstance(node, cst.Raise):
-            if node.exc is not None:
-                self.expression(node.exc, state)
-            raise _Terminated
-        elif isinstance(node, (cst.Break, cst.Continue)):
-            if self.loops:
-                context = self.loops[-1]
-                (context.breaks if isinstance(node, cst.Break) else context.continues).append(state.copy())
-            raise _Terminated
-        elif isinstance(node, cst.Del):
-            for name in _bound_names(node.target):
-                state.names.pop(name, None)
-        elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
-            for alias in node.names:
-                local = alias.asname.name if alias.asname is not None else alias.name
-                dotted = dotted_name(local) if isinstance(local, (cst.Name, cst.Attribute)) else None
-                if dotted is not None:
-                    state.names.pop(dotted.split(".", 1)[0], None)
-
-    def if_statement(self, node: cst.If, state: _State) -> None:
-        self.expression(node.test, state)
-        bodies: list[cst.BaseSuite | Sequence[cst.BaseStatement]] = [node.body]
-        if isinstance(node.orelse, cst.If):
-            bodies.append([node.orelse])
-        elif isinstance(node.orelse, cst.Else):
-            bodies.append(node.orelse.body)
-        outcomes = [] if node.orelse is not None else [state.copy()]
-        for body in bodies:
-            branch = state.copy()
-            try:
-                self.block(body, branch)
-                outcomes.append(branch)
-            except _Terminated:
-                pass
-        self.replace(state, outcomes, node)
-
-    def try_statement(self, node: cst.Try, state: _State) -> None:
-        """A handler may start after any statement of the body: from the merge of them all."""
-        snapshots = [state.copy()]
-        outcomes = []
-        body = state.copy()
-        try:
-            for statement in _statements(node.body):
-                self.statement(statement, body)
-                snapshots.append(body.copy())
-            if node.orelse is not None:
-                self.block(node.orelse.body, body)
-            outcomes.append(body)
-        except _Terminated:
-            pass
-        if node.handlers:
-            caught = merge(snapshots, node, "except")
-            for handler in node.handlers:
-                branch = caught.copy()
-                if handler.type is not None:
-                    self.expression(handler.type, branch)
-                if handler.name is not None:
-                    self.bind(handler.name.name, None, branch)
-                try:
-                    self.block(handler.body, branch)
-                    outcomes.append(branch)
-                except _Terminated:
-                    pass
-        if node.finalbody is not None:
-            if not outcomes:  # the finally block runs, then the path ends anyway
-                self.block(node.finalbody.body, merge(snapshots, node, "finally"))
-                raise _Terminated
-            self.replace(state, outcomes, node)
-            self.block(node.finalbody.body, state)
-            return
-        self.replace(state, outcomes, node)
-
-    def with_statement(self, node: cst.With, state: _State) -> None:
-        expects_error = False
-        for item in node.items:
-            self.expression(item.item, state)
-            expects_error = expects_error or _expects_error(item.item)
-            if item.asname is not None:
-                self.bind(item.asname.name, None, state)
-        if not expects_error:
-            self.block(node.body, state)
-            return
+    def expects_error(self, node: cst.With) -> bool:
         # `with pytest.raises(...)`: the block stops at the error it expects, so what it consumes
         # is uncertain afterwards, and a reuse inside it is what the test checks.
-        snapshots = [state.copy()]
-        body = state.copy()
-        self.expecting_error += 1
-        try:
-            for statement in _statements(node.body):
-                self.statement(statement, body)
-                snapshots.append(body.copy())
-        except _Terminated:
-            pass
-        finally:
-            self.expecting_error -= 1
-        self.replace(state, snapshots, node)
-
-    def definition(self, node: cst.FunctionDef | cst.ClassDef, state: _State) -> None:
-        """A nested definition runs later, in its own scope: only its decorators and defaults
-        are evaluated here."""
-        for decorator in node.decorators:
-            self.expression(decorator.decorator, state)
-        if isinstance(node, cst.FunctionDef):
-            for param in all_params(node.params):
-                if param.default is not None:
-                    self.expression(param.default, state)
-        else:
-            for arg in (*node.bases, *node.keywords):
-                self.expression(arg.value, state)
-        state.names.pop(node.name.value, None)
+        return any(_expects_error(item.item) for item in node.items)
 
     # -- expressions --------------------------------------------------------------------------
 
@@ -768,7 +498,7 @@ class _ScopeWalker:
             branch_state = state.copy()
             self.expression(branch, branch_state)
             outcomes.append(branch_state)
-        self.replace(state, outcomes, node)
+        self.go_on(state, outcomes, node)
 
     def is_shared(self, name: str) -> bool:
         if name not in self.shared:
@@ -905,7 +635,9 @@ class _ScopeWalker:
 
     # -- bindings -----------------------------------------------------------------------------
 
-    def bind(self, target: cst.BaseExpression, value: _Result, state: _State) -> None:
+    def bind(
+        self, target: cst.BaseExpression, value: _Result, state: _State, source: cst.BaseExpression | None = None
+    ) -> None:
         if isinstance(target, cst.Name):
             self.bind_name(target, value if isinstance(value, Value) else None, state)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -941,8 +673,6 @@ class _ScopeWalker:
         for element, part in zip(elements, parts):
             self.bind(element.value if not isinstance(element, cst.StarredElement) else element, part, state)
 
-
-_Result = Value | tuple[Value | None, ...] | None
 
 
 def _key_argument(call: cst.Call) -> cst.BaseExpression | None:
@@ -982,28 +712,6 @@ def _expects_error(manager: cst.BaseExpression) -> bool:
     func = manager.func if isinstance(manager, cst.Call) else manager
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
     return any(word in name.lower() for word in _EXPECTS_ERROR_WORDS)
-
-
-def _statements(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    if isinstance(body, cst.IndentedBlock):
-        return body.body
-    return [cst.SimpleStatementLine(body=body.body)] if isinstance(body, cst.SimpleStatementSuite) else []
-
-
-def _bound_names(node: cst.CSTNode) -> set[str]:
-    """The plain names an assignment target, `del` target or pattern binds."""
-    if isinstance(node, cst.Name):
-        return {node.value}
-    found: set[str] = set()
-    for child in _subnodes(node):
-        found |= _bound_names(child)
-    return found
-
-
-def _subnodes(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-    if isinstance(node, (cst.Attribute, cst.Subscript)):
-        return ()  # `obj.a`, `x[i]` bind no name
-    return node.children
 
 
 def _subexpressions(node: cst.BaseExpression) -> Iterable[cst.BaseExpression]:

@@ -173,3 +173,36 @@ def f(x, flag=True):
 y = f(1.0)
 """
     assert returned_kinds(body) == [TRACED, STATIC]
+
+
+def test_kinds_leave_loops_through_break_and_continue_and_leave_finally() -> None:
+    body = """
+@jax.jit
+def f(xs):
+    for row in xs:
+        first = row
+        break
+    for row in xs:
+        if row.shape[0] > 1:
+            last = row.sum()
+            continue
+        return xs
+    try:
+        pass
+    finally:
+        size = xs.shape[0]
+    return first, last, size
+"""
+    assert returned_kinds(body) == [TRACED, TRACED, STATIC]
+
+
+def test_match_captures_rebind_names() -> None:
+    body = """
+@jax.jit
+def f(x, pair):
+    value = x
+    match pair:
+        case [value, *_]:
+            return value, x
+"""
+    assert returned_kinds(body) == [UNKNOWN, TRACED]
