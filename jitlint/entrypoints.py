@@ -52,10 +52,22 @@ class EntryPoint:
     static_argnums_keyword: str = "static_argnums"
     label: str = ""  # how users call it in messages; the short name by default
     executes: bool = True  # False: traces only to get shapes or a jaxpr, never runs the program
+    # lax loops and branches: the positions of the operands JAX turns into arrays (an iterator
+    # there is rejected), whether the function runs again and again (a loop body: what it
+    # closes over is reused each iteration), and what messages call the function.
+    operands: tuple[int, ...] = ()
+    repeats: bool = False
+    part: str = ""  # "body" or "branch"
 
     @property
     def short_name(self) -> str:
         return self.label or self.name.removeprefix("jax.").removeprefix("equinox.")
+
+    @property
+    def traces_where_called(self) -> bool:
+        """Called with the function and its operands at once (lax loops and branches): the
+        trace happens at that call, not when a wrapper is called later."""
+        return any(slot.arity is not None or slot.operands_from is not None for slot in self.slots)
 
     @property
     def is_decorator(self) -> bool:
@@ -86,26 +98,42 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
         EntryPoint(
             "jax.make_jaxpr", _FUN, True, StaticStyle.ARGNUMS, label="jax.make_jaxpr", executes=False
         ),
-        EntryPoint("jax.lax.scan", (FunctionSlot(0, "f", arity=2),), True, label="lax.scan"),
-        EntryPoint("jax.lax.map", (FunctionSlot(0, "f", arity=1),), False, label="lax.map"),
         EntryPoint(
-            "jax.lax.associative_scan", (FunctionSlot(0, "fn", arity=2),), True, label="lax.associative_scan"
+            "jax.lax.scan", (FunctionSlot(0, "f", arity=2),), True, label="lax.scan",
+            operands=(1, 2), repeats=True, part="body",
         ),
-        EntryPoint("jax.lax.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="lax.fori_loop"),
+        EntryPoint(
+            "jax.lax.map", (FunctionSlot(0, "f", arity=1),), False, label="lax.map",
+            operands=(1,), repeats=True, part="body",
+        ),
+        EntryPoint(
+            "jax.lax.associative_scan", (FunctionSlot(0, "fn", arity=2),), True, label="lax.associative_scan",
+            part="body",
+        ),
+        EntryPoint(
+            "jax.lax.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="lax.fori_loop",
+            operands=(3,), repeats=True, part="body",
+        ),
         EntryPoint(
             "jax.lax.while_loop",
             (FunctionSlot(0, "cond_fun", arity=1), FunctionSlot(1, "body_fun", arity=1)),
             True,
             label="lax.while_loop",
+            operands=(2,),
+            repeats=True,
+            part="body",
         ),
         EntryPoint(
             "jax.lax.cond",
             (FunctionSlot(1, "true_fun", operands_from=3), FunctionSlot(2, "false_fun", operands_from=3)),
             True,
             label="lax.cond",
+            operands=(3, 4, 5, 6),
+            part="branch",
         ),
         EntryPoint(
-            "jax.lax.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="lax.switch"
+            "jax.lax.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="lax.switch",
+            operands=(2, 3, 4, 5), part="branch",
         ),
         EntryPoint("jax.shard_map", _F, False, label="jax.shard_map"),
         EntryPoint("jax.experimental.shard_map.shard_map", _F, False, label="shard_map"),
@@ -117,22 +145,29 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
         EntryPoint("flax.nnx.pmap", _FUN, True, StaticStyle.ARGNUMS, "static_broadcasted_argnums", "nnx.pmap"),
         EntryPoint("flax.nnx.vmap", (FunctionSlot(0, "f"),), False, StaticStyle.IN_AXES, label="nnx.vmap"),
         EntryPoint("flax.nnx.remat", (FunctionSlot(0, "f"),), True, StaticStyle.ARGNUMS, label="nnx.remat"),
-        EntryPoint("flax.nnx.scan", (FunctionSlot(0, "f"),), True, label="nnx.scan"),
-        EntryPoint("flax.nnx.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="nnx.fori_loop"),
+        EntryPoint("flax.nnx.scan", (FunctionSlot(0, "f"),), True, label="nnx.scan", part="body"),
+        EntryPoint(
+            "flax.nnx.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="nnx.fori_loop",
+            repeats=True, part="body",
+        ),
         EntryPoint(
             "flax.nnx.while_loop",
             (FunctionSlot(0, "cond_fun", arity=1), FunctionSlot(1, "body_fun", arity=1)),
             True,
             label="nnx.while_loop",
+            repeats=True,
+            part="body",
         ),
         EntryPoint(
             "flax.nnx.cond",
             (FunctionSlot(1, "true_fun", operands_from=3), FunctionSlot(2, "false_fun", operands_from=3)),
             True,
             label="nnx.cond",
+            part="branch",
         ),
         EntryPoint(
-            "flax.nnx.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="nnx.switch"
+            "flax.nnx.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="nnx.switch",
+            part="branch",
         ),
     ]
 )

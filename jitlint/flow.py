@@ -25,6 +25,21 @@ from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
 from jitlint.walk import all_params
+from jitlint.jax_api import (
+    ARRAY_ANNOTATIONS,
+    ARRAY_ATTRIBUTES,
+    ARRAY_METHODS,
+    ARRAY_PACKAGES,
+    CONSTANT_PACKAGES,
+    CONVERTING_BUILTINS,
+    NUMPY_DISPATCHING,
+    SCALAR_ANNOTATIONS,
+    STATIC_ANNOTATIONS,
+    STATIC_ARRAY_ATTRIBUTES,
+    STATIC_BUILTINS,
+    STATIC_JAX_FUNCTIONS,
+    TRACED_BUILTINS,
+)
 
 
 class Kind(enum.Enum):
@@ -48,79 +63,6 @@ def combine(kinds: Iterable[Kind]) -> Kind:
     if TRACED in found:
         return TRACED
     return STATIC if found <= {STATIC} else UNKNOWN
-
-
-# Attributes of an array that are static under jit.
-STATIC_ARRAY_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "weak_type", "sharding"})
-# Attributes of an array that are arrays again.
-ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "at", "flat"})
-# Array methods whose result is an array (traced when the array is).
-ARRAY_METHODS = frozenset(
-    {
-        "sum", "mean", "max", "min", "prod", "std", "var", "any", "all", "argmax", "argmin",
-        "reshape", "astype", "transpose", "squeeze", "ravel", "flatten", "clip", "round",
-        "dot", "cumsum", "cumprod", "sort", "argsort", "take", "conj", "conjugate", "copy",
-        "repeat", "swapaxes", "view", "diagonal", "trace", "searchsorted", "ptp", "compress",
-        "choose", "block_until_ready",
-        # the `.at[...]` updaters
-        "set", "add", "multiply", "divide", "power", "get", "apply", "mul",
-    }
-)
-# Functions of jax.numpy (and friends) whose result is static: shapes and dtypes.
-STATIC_JAX_FUNCTIONS = frozenset(
-    {
-        "jax.numpy.shape", "jax.numpy.ndim", "jax.numpy.size", "jax.numpy.issubdtype",
-        "jax.numpy.dtype", "jax.numpy.result_type", "jax.numpy.promote_types",
-        "jax.numpy.finfo", "jax.numpy.iinfo", "jax.numpy.iscomplexobj", "jax.numpy.isrealobj",
-        "jax.numpy.can_cast", "jax.device_count", "jax.local_device_count", "jax.devices",
-        "jax.local_devices", "jax.process_index", "jax.process_count", "jax.default_backend",
-        "jax.dtypes.canonicalize_dtype", "jax.dtypes.result_type", "jax.dtypes.issubdtype",
-        "jax.tree_util.tree_structure", "jax.tree.structure", "jax.numpy.isscalar",
-        "jax.core.is_concrete", "jax.numpy.broadcast_shapes", "jax.lax.broadcast_shapes",
-        "jax.eval_shape", "jax.ShapeDtypeStruct", "jax.tree_util.tree_flatten",
-    }
-)
-# Packages whose calls return arrays: traced inside jit, whatever the arguments.
-ARRAY_PACKAGES = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.", "jax.image.")
-# Builtins whose result is a static Python value even on a tracer (or that fail anyway).
-STATIC_BUILTINS = frozenset(
-    {
-        "builtins.len", "builtins.isinstance", "builtins.issubclass", "builtins.type",
-        "builtins.hasattr", "builtins.callable", "builtins.id", "builtins.str", "builtins.repr",
-        "builtins.getattr", "builtins.print", "builtins.format",
-    }
-)
-# Builtins that keep a tracer a tracer.
-TRACED_BUILTINS = frozenset({"builtins.abs", "builtins.sum", "builtins.round", "builtins.pow", "builtins.divmod"})
-# Builtins that make a Python number, bool or list from their argument: static on static input.
-CONVERTING_BUILTINS = frozenset(
-    {
-        "builtins.int", "builtins.float", "builtins.bool", "builtins.complex", "builtins.range",
-        "builtins.min", "builtins.max", "builtins.sorted", "builtins.any", "builtins.all",
-        "builtins.tuple", "builtins.list", "builtins.set", "builtins.frozenset", "builtins.dict",
-        "builtins.enumerate", "builtins.zip", "builtins.reversed",
-    }
-)
-# NumPy functions that hand a tracer back to the array's own method (docs/jax-semantics.md §5.5).
-NUMPY_DISPATCHING = frozenset(
-    f"numpy.{name}"
-    for name in (
-        "sum", "mean", "max", "min", "prod", "std", "var", "any", "all", "argmax", "argmin",
-        "cumsum", "cumprod", "round", "around", "reshape", "transpose", "squeeze", "amax", "amin",
-    )
-)
-# Module-level attributes that are constants (dtypes, pi, ...), not functions to call.
-CONSTANT_PACKAGES = ("jax.numpy.", "numpy.", "math.")
-
-# Annotations of parameters that are arrays (or Python scalars, traced under jit).
-ARRAY_ANNOTATIONS = frozenset(
-    {
-        "Array", "ndarray", "ArrayLike", "Float", "Int", "Bool", "Shaped", "Num", "Real", "UInt",
-        "Key", "PRNGKeyArray", "Scalar", "Numeric", "Inexact", "Integer", "Complex",
-    }
-)
-SCALAR_ANNOTATIONS = frozenset({"bool", "int", "float", "complex"})
-STATIC_ANNOTATIONS = frozenset({"bool", "int", "float", "str", "Callable", "type"})
 
 
 @dataclass

@@ -32,49 +32,15 @@ from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import RouteKind, TracedFunction
 from jitlint.walk import all_params, children
+from jitlint.jax_api import (
+    KEY_CONSUMERS,
+    KEY_CREATORS,
+    KEY_HARMLESS,
+    KEY_HARMLESS_PREFIXES,
+    KEY_SPLIT,
+    KEY_TRANSPARENT_DECORATORS,
+)
 
-_SAMPLERS = (
-    "ball", "bernoulli", "beta", "binomial", "bits", "categorical", "cauchy", "chisquare",
-    "choice", "dirichlet", "double_sided_maxwell", "exponential", "f", "gamma",
-    "generalized_normal", "geometric", "gumbel", "laplace", "loggamma", "logistic", "lognormal",
-    "maxwell", "multinomial", "multivariate_normal", "normal", "orthogonal", "pareto",
-    "permutation", "poisson", "rademacher", "randint", "rayleigh", "shuffle", "t", "triangular",
-    "truncated_normal", "uniform", "wald", "weibull_min",
-)
-# Functions that consume the key passed as their first argument (or as `key=`).
-CONSUMERS = frozenset({f"jax.random.{name}" for name in (*_SAMPLERS, "split")})
-SPLIT = "jax.random.split"
-# Functions that return a new, unconsumed key and consume nothing.
-CREATORS = frozenset(
-    {"jax.random.PRNGKey", "jax.random.key", "jax.random.fold_in", "jax.random.clone", "jax.random.wrap_key_data"}
-)
-# Calls that never consume a key handed to them: array functions, key inspection, printing.
-_HARMLESS_PREFIXES = ("jax.numpy.", "numpy.", "jax.debug.", "math.")
-_HARMLESS = frozenset(
-    {
-        "jax.random.key_data", "jax.random.key_impl", "jax.device_get", "jax.block_until_ready",
-        "builtins.print", "builtins.len", "builtins.isinstance", "builtins.type", "builtins.id",
-        "builtins.repr", "builtins.str", "builtins.hash", "builtins.hasattr", "builtins.getattr",
-        "builtins.list", "builtins.tuple", "builtins.iter", "builtins.zip", "builtins.enumerate",
-        "builtins.reversed", "builtins.bool",
-    }
-)
-# Decorators that leave a helper's consumption as it is (jit runs the same code; with
-# `jax.debug_key_reuse` a jitted function consumes the keys its body consumes).
-_TRANSPARENT_DECORATORS = frozenset(
-    {
-        "builtins.staticmethod", "builtins.classmethod", "jax.jit", "jax.checkpoint", "jax.remat",
-        "jax.experimental.pjit.pjit", "equinox.filter_jit", "equinox.filter_checkpoint",
-        "flax.nnx.jit", "flax.nnx.remat",
-    }
-)
-# lax loops that run a body function again and again: what the body closes over is reused.
-REPEATING_BODIES = frozenset(
-    {
-        "jax.lax.fori_loop", "jax.lax.scan", "jax.lax.while_loop", "jax.lax.map",
-        "flax.nnx.fori_loop", "flax.nnx.while_loop",
-    }
-)
 # Context managers whose block is expected to raise (or may be cut short and the error
 # swallowed): a sampler in it may never run, and reuse there is what the test is about.
 _EXPECTS_ERROR_WORDS = ("raises", "suppress")
@@ -245,7 +211,7 @@ class KeyAnalyzer:
             return None
         if last in _CONSUMER_NAMES:
             callee = self.resolver.canonical(func, scope)
-            if callee in CONSUMERS:
+            if callee in KEY_CONSUMERS:
                 return callee
         helper = self.helper(call, scope)
         if helper is not None:
@@ -284,9 +250,9 @@ class KeyAnalyzer:
         if isinstance(decorator, cst.Call):
             callee = self.resolver.canonical(decorator.func, parent)
             if callee in PARTIAL and decorator.args:
-                return self.resolver.canonical(decorator.args[0].value, parent) in _TRANSPARENT_DECORATORS
-            return callee in _TRANSPARENT_DECORATORS  # `@jax.jit(...)`-style factories
-        return self.resolver.canonical(decorator, parent) in _TRANSPARENT_DECORATORS
+                return self.resolver.canonical(decorator.args[0].value, parent) in KEY_TRANSPARENT_DECORATORS
+            return callee in KEY_TRANSPARENT_DECORATORS  # `@jax.jit(...)`-style factories
+        return self.resolver.canonical(decorator, parent) in KEY_TRANSPARENT_DECORATORS
 
     def _is_static(self, scope: Scope) -> bool:
         node = scope.node
@@ -300,7 +266,7 @@ class KeyAnalyzer:
         """Whether a lax loop runs `scope` as its body, again and again."""
         fn = self.traced_by_scope.get(id(scope))
         return fn is not None and any(
-            route.kind is RouteKind.TRANSFORM_CALL and route.entry is not None and route.entry.name in REPEATING_BODIES
+            route.kind is RouteKind.TRANSFORM_CALL and route.entry is not None and route.entry.repeats
             for route in fn.routes
         )
 
@@ -325,7 +291,7 @@ class KeyAnalyzer:
         return self._rebound_below[key]
 
 
-_CONSUMER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in CONSUMERS)
+_CONSUMER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in KEY_CONSUMERS)
 
 
 def _only_definition(name: str, scope: Scope) -> Scope | None:
@@ -542,15 +508,15 @@ class _ScopeWalker(StatementWalker[_State, _Result]):
             key = _key_argument(node)
             if key is not None:
                 self.consume(self.expression_value(key, arguments), key, node, consumer, state)
-            return self.split_result(node, state) if consumer == SPLIT else None
+            return self.split_result(node, state) if consumer == KEY_SPLIT else None
         if isinstance(consumer, Summary):
             self.apply_summary(node, consumer, arguments, state)
             return None
         callee = self.resolver.canonical(node.func, self.scope)
-        if callee in CREATORS:
+        if callee in KEY_CREATORS:
             state.forget((id(node), ""))
             return Value((id(node), ""))
-        if callee is not None and (callee in _HARMLESS or callee.startswith(_HARMLESS_PREFIXES)):
+        if callee is not None and (callee in KEY_HARMLESS or callee.startswith(KEY_HARMLESS_PREFIXES)):
             return None
         for _, value in arguments:
             self.touch(value, state)  # unknown code may or may not consume what it is given
@@ -672,7 +638,6 @@ class _ScopeWalker(StatementWalker[_State, _Result]):
             parts = [None] * len(elements)
         for element, part in zip(elements, parts):
             self.bind(element.value if not isinstance(element, cst.StarredElement) else element, part, state)
-
 
 
 def _key_argument(call: cst.Call) -> cst.BaseExpression | None:

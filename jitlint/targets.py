@@ -64,7 +64,7 @@ class TargetFinder:
             if route.caller is not None:
                 fn = route.caller
                 continue
-            if route.kind is RouteKind.TRANSFORM_CALL and _is_lax(route):
+            if route.kind is RouteKind.TRANSFORM_CALL and route.traces_where_called:
                 owner = fn.scope.index.scope_of(route.site)
                 enclosing = None if owner is None else self._traced.get(id(owner))
                 if enclosing is not None:
@@ -74,7 +74,7 @@ class TargetFinder:
         return fn, fn.primary
 
     def _is_lax_site(self, fn: TracedFunction, node: cst.CSTNode) -> bool:
-        return any(route.site is node and _is_lax(route) for route in fn.routes)
+        return any(route.site is node and route.traces_where_called for route in fn.routes)
 
     def _build(self, scope: Scope, route: Route | None, subject: str | None) -> TraceTarget:
         node = scope.node
@@ -95,13 +95,6 @@ class TargetFinder:
             index_parameter=_index_parameter(route, parameters),
             subject=subject,
         )
-
-
-def _is_lax(route: Route) -> bool:
-    """Entry points called with the function and its operands at once (lax loops and branches)."""
-    return route.entry is not None and any(
-        slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
-    )
 
 
 def _parameters(params: cst.Parameters, route: Route | None) -> tuple[Parameter, ...]:

@@ -67,6 +67,11 @@ class Route:
     passes_arguments: bool = False  # CALLED_FROM: the site call's arguments are the parameters
     bound_self: bool = False  # CALLED_FROM `self.name(...)`: the first parameter is bound
 
+    @property
+    def traces_where_called(self) -> bool:
+        """A lax loop or branch route: the function is traced at the call that passes it."""
+        return self.entry is not None and self.entry.traces_where_called
+
     def describe(self, line_of: Callable[[cst.CSTNode], int], depth: int = 0) -> str:
         """`@jax.jit on step`, `called from loss (line 12), reached via @jax.jit on step`."""
         line = line_of(self.site)

@@ -191,10 +191,7 @@ def transform_phrase(fn: TracedFunction) -> str:
     entry = fn.root_entry
     if entry is None:
         return "while JAX traces it"
-    if entry.name.startswith(("jax.lax.", "flax.nnx.")) and entry.name.rsplit(".", 1)[-1] in _BODY_TAKERS:
-        part = "branch" if entry.name.endswith(("cond", "switch")) else "body"
-        return f"in a {entry.short_name} {part}"
+    if entry.part:
+        return f"in a {entry.short_name} {entry.part}"
     return f"under {entry.short_name}"
 
-
-_BODY_TAKERS = frozenset({"scan", "fori_loop", "while_loop", "cond", "switch", "map", "associative_scan"})

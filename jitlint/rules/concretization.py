@@ -11,6 +11,10 @@ from jitlint.flow import FunctionFlow
 from jitlint.rules.base import Hit, ModuleAnalysis, Rule, transform_phrase
 from jitlint.traced import TracedFunction
 from jitlint.walk import call_argument, own_nodes
+from jitlint.jax_api import (
+    NUMPY_CONVERTING,
+    SHAPE_ARGUMENTS,
+)
 
 
 @dataclass(frozen=True)
@@ -35,40 +39,8 @@ _METHODS = {
     "item": _Pitfall(".item() on a traced array", CONCRETIZATION, "keep it an array, or read it outside jit"),
     "tolist": _Pitfall(".tolist() on a traced array", CONCRETIZATION, "keep it an array, or convert outside jit"),
 }
-# NumPy functions that raise TracerArrayConversionError on a tracer (docs/jax-semantics.md §5.5);
-# the ones that forward to the array's method (np.sum, np.mean, ...) work and are left alone.
-_NUMPY_CONVERTING = frozenset(
-    {
-        "asarray", "array", "ascontiguousarray", "asanyarray", "float32", "float64", "float16",
-        "int32", "int64", "int8", "int16", "uint8", "uint32", "bool_", "complex64", "complex128",
-        "sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "abs", "absolute", "tanh",
-        "sinh", "cosh", "arctan", "arctan2", "arcsin", "arccos", "isnan", "isinf", "isfinite",
-        "sign", "floor", "ceil", "maximum", "minimum", "power", "square", "exp2", "log2", "log10",
-        "where", "dot", "matmul", "concatenate", "stack", "vstack", "hstack", "sort", "ravel",
-        "clip", "zeros_like", "ones_like", "full_like", "empty_like", "einsum", "outer",
-        "tensordot", "linalg.norm", "linalg.inv", "linalg.solve", "linalg.det", "linalg.eigh",
-        "linalg.svd", "linalg.cholesky", "allclose", "isclose", "array_equal", "unique",
-        "nonzero", "argwhere", "diff", "tile", "broadcast_to", "expand_dims", "flip", "roll",
-        "logical_and", "logical_or", "logical_not", "equal", "greater", "less", "add",
-        "subtract", "multiply", "divide", "true_divide", "negative", "reciprocal",
-    }
-)
 _MATH_FUNCTIONS_SKIPPED = frozenset({"math.prod", "math.isclose"})  # work on static shapes only
 
-# jnp functions whose argument at (position, keyword) is a shape or size: it must be static.
-_SHAPE_ARGUMENTS = {
-    "jax.numpy.zeros": (0, "shape"), "jax.numpy.ones": (0, "shape"),
-    "jax.numpy.empty": (0, "shape"), "jax.numpy.full": (0, "shape"),
-    "jax.numpy.arange": (0, "start"), "jax.numpy.eye": (0, "N"),
-    "jax.numpy.identity": (0, "n"), "jax.numpy.linspace": (2, "num"),
-    "jax.numpy.reshape": (1, "shape"), "jax.numpy.broadcast_to": (1, "shape"),
-    "jax.numpy.tile": (1, "reps"), "jax.numpy.tri": (0, "N"),
-    "jax.random.normal": (1, "shape"), "jax.random.uniform": (1, "shape"),
-    "jax.random.bernoulli": (2, "shape"), "jax.random.randint": (1, "shape"),
-    "jax.random.categorical": (3, "shape"), "jax.random.truncated_normal": (3, "shape"),
-    "jax.lax.iota": (1, "size"), "jax.lax.broadcast": (1, "sizes"),
-    "jax.lax.dynamic_slice": (2, "slice_sizes"),
-}
 # Functions whose output size depends on values: they need a static `size=` under jit.
 _DATA_DEPENDENT_SIZE = frozenset(
     {
@@ -145,14 +117,14 @@ def _call_pitfall(node: cst.Call, fn: TracedFunction, module: ModuleAnalysis, fl
         return _PYTHON_CONVERSIONS[callee]
     if callee == "builtins.range" and any(flow.is_traced(value) for value in values):
         return _PYTHON_CONVERSIONS[callee]
-    if callee.startswith("numpy.") and callee[len("numpy."):] in _NUMPY_CONVERTING and traced_argument:
+    if callee.startswith("numpy.") and callee[len("numpy."):] in NUMPY_CONVERTING and traced_argument:
         name = callee[len("numpy."):]
         return _Pitfall(f"np.{name}() of a traced value", ARRAY, f"use jnp.{name.split('.')[-1]}(...)")
     if callee.startswith("math.") and callee not in _MATH_FUNCTIONS_SKIPPED and traced_argument:
         name = callee[len("math."):]
         return _Pitfall(f"math.{name}() of a traced value", CONCRETIZATION, f"use jnp.{name}(...)")
-    if callee in _SHAPE_ARGUMENTS:
-        position, keyword = _SHAPE_ARGUMENTS[callee]
+    if callee in SHAPE_ARGUMENTS:
+        position, keyword = SHAPE_ARGUMENTS[callee]
         shapes = values if callee == "jax.numpy.arange" else [call_argument(node, position, keyword)]
         if any(shape is not None and _has_traced_part(shape, flow) for shape in shapes):
             short = callee.replace("jax.numpy.", "jnp.").replace("jax.", "")

@@ -163,9 +163,7 @@ class _TraceStarts:
         for route in _entry_routes(fn):
             if route.kind is RouteKind.DECORATOR:
                 names.add(route.target_text)
-            elif route.entry is not None and any(
-                slot.arity is not None or slot.operands_from is not None for slot in route.entry.slots
-            ):
+            elif route.traces_where_called:
                 sites.append(route.site)  # lax loops and branches trace where they are called
             else:
                 names |= route.wrapper_names  # found once, by discovery

@@ -18,15 +18,6 @@ ITERATOR_FACTORIES = frozenset(
         "builtins.reversed",
     }
 )
-# lax entry points and the positions of their operands (what JAX turns into arrays).
-LAX_OPERANDS = {
-    "jax.lax.fori_loop": (3,),
-    "jax.lax.scan": (1, 2),
-    "jax.lax.while_loop": (2,),
-    "jax.lax.cond": (3, 4, 5, 6),
-    "jax.lax.switch": (2, 3, 4, 5),
-    "jax.lax.map": (1,),
-}
 
 
 def find_external_iterators(fn: TracedFunction, module: ModuleAnalysis) -> Iterator[Hit]:
@@ -72,9 +63,9 @@ def find_external_iterators(fn: TracedFunction, module: ModuleAnalysis) -> Itera
             yield Hit(node, {"use": "a loop over", "source": source_text(node.iter)})
     for route in fn.routes:
         # `lax.scan(body, init, iter(xs))`: reported at the lax call, once per call.
-        if route.entry is not None and route.entry.name in LAX_OPERANDS and isinstance(route.site, cst.Call):
+        if route.entry is not None and route.entry.operands and isinstance(route.site, cst.Call):
             scope = fn.scope.parent or fn.scope
-            operand = _iterator_operand(route.site, LAX_OPERANDS[route.entry.name], scope, module)
+            operand = _iterator_operand(route.site, route.entry.operands, scope, module)
             if operand is not None:
                 yield Hit(route.site, {"use": f"{route.entry.short_name}() with", "source": operand})
 
