@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_corpus import (  # noqa: E402  (the sibling script, imported by path)
+from real_corpus import (
     DEFAULT_CACHE,
     PINS,
     CorpusError,

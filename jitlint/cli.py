@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from jitlint import __version__
-from jitlint.config import Config, ConfigError, anchored, check_codes, find_pyproject, load_config
 from jitlint.cache import ResultCache, default_cache_dir
+from jitlint.codes import TOOL_CODES
+from jitlint.config import Config, ConfigError, anchored, check_codes, find_pyproject, load_config
 from jitlint.confirm import ConfirmOptions, JaxMissing, confirm_findings, status_summary
 from jitlint.discovery import FileList, discover, display_path
 from jitlint.findings import ConfirmStatus, Finding
 from jitlint.reporters import REPORTERS, statistics, summary
-from jitlint.codes import TOOL_CODES
 from jitlint.runner import RunOptions, available_cores, check_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

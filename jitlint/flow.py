@@ -22,9 +22,6 @@ import libcst as cst
 
 from jitlint.dataflow import StatementWalker
 from jitlint.imports import NameResolver
-from jitlint.scopes import Scope, ScopeKind
-from jitlint.traced import Route, RouteKind, TracedFunction
-from jitlint.walk import all_params
 from jitlint.jax_api import (
     ARRAY_ANNOTATIONS,
     ARRAY_ATTRIBUTES,
@@ -40,6 +37,9 @@ from jitlint.jax_api import (
     STATIC_JAX_FUNCTIONS,
     TRACED_BUILTINS,
 )
+from jitlint.scopes import Scope, ScopeKind
+from jitlint.traced import Route, RouteKind, TracedFunction
+from jitlint.walk import all_params
 
 
 class Kind(enum.Enum):

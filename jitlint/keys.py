@@ -29,9 +29,6 @@ import libcst as cst
 from jitlint.dataflow import StatementWalker, TooLarge
 from jitlint.entrypoints import PARTIAL
 from jitlint.imports import NameResolver
-from jitlint.scopes import Scope, ScopeKind
-from jitlint.traced import RouteKind, TracedFunction
-from jitlint.walk import all_params, children
 from jitlint.jax_api import (
     KEY_CONSUMERS,
     KEY_CREATORS,
@@ -40,6 +37,9 @@ from jitlint.jax_api import (
     KEY_SPLIT,
     KEY_TRANSPARENT_DECORATORS,
 )
+from jitlint.scopes import Scope, ScopeKind
+from jitlint.traced import RouteKind, TracedFunction
+from jitlint.walk import all_params, children
 
 # Context managers whose block is expected to raise (or may be cut short and the error
 # swallowed): a sampler in it may never run, and reuse there is what the test is about.

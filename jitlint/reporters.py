@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 from jitlint import __version__
-from jitlint.findings import Finding
 from jitlint.codes import TOOL_CODES
+from jitlint.findings import Finding
 
 
 def text_report(findings: Sequence[Finding]) -> str:

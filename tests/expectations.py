@@ -53,7 +53,7 @@ def expectations(text: str) -> list[Expectation]:
     A label that does not read as `CODE:COL[, CODE:COL ...]` up to the end of its line raises
     ValueError: a mistyped label must not silently expect nothing.
     """
-    found = []
+    found: list[Expectation] = []
     for number, line in enumerate(text.splitlines(), 1):
         label = LABEL.search(line)
         if label is not None:

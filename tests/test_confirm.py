@@ -21,6 +21,7 @@ import pytest
 from expectations import FIXTURES, expectations
 from test_cli import REPO, Result, console_script, jitlint, parse_findings, write
 
+from jitlint.config import Config
 from jitlint.confirm.driver import ConfirmOptions, confirm_findings, module_location
 from jitlint.confirm.examples import (
     ExampleError,
@@ -28,7 +29,6 @@ from jitlint.confirm.examples import (
     parse_examples,
     plan_arguments,
 )
-from jitlint.config import Config
 from jitlint.engine import check_text
 from jitlint.findings import Confirmation, ConfirmStatus, Finding, Parameter, TraceTarget
 from jitlint.reporters import json_report, text_report

@@ -118,7 +118,7 @@ def test_the_project_config_is_read_once_for_many_files(
 ) -> None:
     write(tmp_path, {"pyproject.toml": jitlint_table('extend-jit-decorators = ["mylib.compiled"]')})
     reads: list[Path] = []
-    real_load_config = flake8_plugin.load_config
+    real_load_config = flake8_plugin.load_config  # type: ignore[attr-defined]  # replaced below
 
     def counting_load_config(path: Path) -> Config:
         reads.append(path)
@@ -127,7 +127,7 @@ def test_the_project_config_is_read_once_for_many_files(
     monkeypatch.setattr(flake8_plugin, "load_config", counting_load_config)
     monkeypatch.chdir(tmp_path)
     analysis_config.cache_clear()
-    found = []
+    found: list[tuple[str, int, int]] = []
     for name in ("a.py", "b.py", "c.py"):
         lines = CUSTOM_DECORATOR.splitlines(keepends=True)
         checker = Flake8Checker(None, name, lines)  # type: ignore[arg-type]  # the tree is unused

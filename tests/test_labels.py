@@ -139,7 +139,7 @@ def same(a: object, b: object) -> bool:
     """Equal results: the same pytree structure and equal leaves (shapes and values)."""
     leaves_a, tree_a = jax.tree.flatten(a)
     leaves_b, tree_b = jax.tree.flatten(b)
-    return tree_a == tree_b and all(
+    return bool(tree_a == tree_b) and all(  # type: ignore[operator]  # PyTreeDef has __eq__
         np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y))
         for x, y in zip(leaves_a, leaves_b)
     )
@@ -195,7 +195,7 @@ class LeakProbe:
 
     def shows(self, call: Callable[[], object]) -> bool:
         call()
-        jax.effects_barrier()  # host callbacks have run
+        jax.effects_barrier()  # type: ignore[no-untyped-call]  # host callbacks have run
         return any(isinstance(value, jax.core.Tracer) for value in reachable(self.written()))
 
 
@@ -208,7 +208,7 @@ class IteratorProbe:
     def shows(self, call: Callable[[], object]) -> bool:
         with jax.disable_jit():
             eager = (call(), call())
-        jax.clear_caches()
+        jax.clear_caches()  # type: ignore[no-untyped-call]
         traced = (call(), call())
         if same(*eager):  # each call starts afresh: the trace must agree with Python
             return not same(traced[0], eager[0])
@@ -343,7 +343,7 @@ def source_lines(target: Any, path: Path) -> range:
 
 def as_thunk(target: Any, example: Any) -> Callable[[], object]:
     if callable(example):
-        return example
+        return example  # type: ignore[no-any-return]  # a thunk written in the fixture
     args, kwargs = example  # (args_tuple, kwargs_dict)
     return lambda: target(*args, **kwargs)
 
@@ -369,7 +369,7 @@ def run_context(checks_keys: bool) -> AbstractContextManager[object]:
         stack.enter_context(jax.debug_key_reuse(True))
         stack.enter_context(jax.disable_jit())
     else:
-        jax.clear_caches()
+        jax.clear_caches()  # type: ignore[no-untyped-call]
     return stack
 
 
@@ -411,7 +411,7 @@ def unexplained_errors(run: FunctionRun, labels: dict[int, set[str]]) -> Iterato
         if outcome.error is None:
             continue
         line = outcome.line
-        codes = labels.get(line, set()) if line in run.lines else set()
+        codes = labels.get(line, set()) if line is not None and line in run.lines else set()
         key_line = blamed_line(outcome, run)  # a key reused through a helper is blamed on the call
         if not any(CHECKS[code].explains(outcome.error) for code in codes) and not (
             "JIT007" in labels.get(key_line or -1, set()) and CHECKS["JIT007"].explains(outcome.error)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from jitlint.entrypoints import entry_points
 from jitlint.discovery import package_of
+from jitlint.entrypoints import entry_points
 from jitlint.imports import NameResolver
 from jitlint.scopes import build_scopes
 from jitlint.traced import TracedFunction, find_traced_functions

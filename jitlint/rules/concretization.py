@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from jitlint.flow import FunctionFlow
-from jitlint.rules.base import Hit, ModuleAnalysis, Rule, transform_phrase
-from jitlint.traced import TracedFunction
-from jitlint.walk import call_argument, own_nodes
 from jitlint.jax_api import (
     NUMPY_CONVERTING,
     SHAPE_ARGUMENTS,
 )
+from jitlint.rules.base import Hit, ModuleAnalysis, Rule, transform_phrase
+from jitlint.traced import TracedFunction
+from jitlint.walk import call_argument, own_nodes
 
 
 @dataclass(frozen=True)

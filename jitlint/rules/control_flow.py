@@ -177,7 +177,7 @@ def _traced_culprit(test: cst.BaseExpression, flow: FunctionFlow, examined: set[
     Once a culprit is found, the parts of `test` after it are marked examined as well: one
     finding per condition, at its first traced part.
     """
-    culprit = None
+    culprit: cst.BaseExpression | None = None
     for part in _bool_converted_parts(test, examined):
         if culprit is not None or isinstance(part, cst.BooleanOperation):
             continue

@@ -230,7 +230,7 @@ def _rebindings(name: str, outer: Scope, bindings: list[Binding]) -> Iterator[_C
     """Rebindings in the defining scope, after its first binding."""
     for index, binding in enumerate(bindings):
         assert binding.node is not None
-        if binding.how is How.DECLARE or index == 0 and not binding.in_loop:
+        if binding.how is How.DECLARE or (index == 0 and not binding.in_loop):
             continue
         if binding.how is How.AUGMENT:
             yield _Change(binding.node, "updated with an augmented assignment", outer)
