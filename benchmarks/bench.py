@@ -175,8 +175,7 @@ def flake8_venv(cache: Path) -> Path:
     print(f"installing {FLAKE8_PIN} into {venv}", flush=True)
     steps = [
         [sys.executable, "-m", "venv", str(venv)],
-        [str(executable.with_name("python")), "-m", "pip", "install", "-q",
-         "--disable-pip-version-check", FLAKE8_PIN],
+        [str(executable.with_name("python")), "-m", "pip", "install", "-q", "--disable-pip-version-check", FLAKE8_PIN],
     ]
     for step in steps:
         result = subprocess.run(step, capture_output=True, text=True)
@@ -218,36 +217,46 @@ def measurements(labels: Sequence[str], files: Sequence[str], flake8: Path, work
     cold_cache, warm_cache = work / "cold-cache", work / "warm-cache"
 
     def jitlint(*options: str) -> Callable[[], list[str]]:
-        return lambda: [sys.executable, "-m", "jitlint", "-q", "--exit-zero", "--isolated",
-                        *options, *labels]
+        return lambda: [sys.executable, "-m", "jitlint", "-q", "--exit-zero", "--isolated", *options, *labels]
 
     def emptied(directory: Path) -> Callable[[], None]:
         return lambda: shutil.rmtree(directory, ignore_errors=True)
 
     return [
-        Measurement("parse floor (libcst, 1 process)",
-                    lambda: [sys.executable, "-c", PARSE_FLOOR, *files]),
+        Measurement("parse floor (libcst, 1 process)", lambda: [sys.executable, "-c", PARSE_FLOOR, *files]),
         Measurement("flake8 -j 1", lambda: [str(flake8), "--isolated", "--exit-zero", "-j", "1", *labels]),
-        Measurement("jitlint cold --jobs 1",
-                    jitlint("--jobs", "1", "--cache-dir", str(cold_cache)), emptied(cold_cache)),
+        Measurement(
+            "jitlint cold --jobs 1", jitlint("--jobs", "1", "--cache-dir", str(cold_cache)), emptied(cold_cache)
+        ),
         Measurement("flake8 (default jobs)", lambda: [str(flake8), "--isolated", "--exit-zero", *labels]),
-        Measurement("jitlint cold (default jobs)",
-                    jitlint("--cache-dir", str(warm_cache)), emptied(warm_cache)),
+        Measurement("jitlint cold (default jobs)", jitlint("--cache-dir", str(warm_cache)), emptied(warm_cache)),
         Measurement("jitlint warm (default jobs)", jitlint("--cache-dir", str(warm_cache))),
     ]
 
 
 TARGETS = [
-    Target("jitlint cold --jobs 1 / flake8 -j 1",
-           lambda t, m: t["jitlint cold --jobs 1"] / t["flake8 -j 1"], 1.0),
-    Target("jitlint cold --jobs 1 / parse floor",
-           lambda t, m: t["jitlint cold --jobs 1"] / t["parse floor (libcst, 1 process)"], 1.3),
-    Target("jitlint cold (default jobs) / flake8 (default jobs)",
-           lambda t, m: t["jitlint cold (default jobs)"] / t["flake8 (default jobs)"], 1.0),
-    Target("jitlint warm / jitlint cold (default jobs)",
-           lambda t, m: t["jitlint warm (default jobs)"] / t["jitlint cold (default jobs)"], 0.05),
-    Target("jitlint peak memory, largest run",
-           lambda t, m: max(v for k, v in m.items() if k.startswith("jitlint")), 300, " MB"),
+    Target("jitlint cold --jobs 1 / flake8 -j 1", lambda t, m: t["jitlint cold --jobs 1"] / t["flake8 -j 1"], 1.0),
+    Target(
+        "jitlint cold --jobs 1 / parse floor",
+        lambda t, m: t["jitlint cold --jobs 1"] / t["parse floor (libcst, 1 process)"],
+        1.3,
+    ),
+    Target(
+        "jitlint cold (default jobs) / flake8 (default jobs)",
+        lambda t, m: t["jitlint cold (default jobs)"] / t["flake8 (default jobs)"],
+        1.0,
+    ),
+    Target(
+        "jitlint warm / jitlint cold (default jobs)",
+        lambda t, m: t["jitlint warm (default jobs)"] / t["jitlint cold (default jobs)"],
+        0.05,
+    ),
+    Target(
+        "jitlint peak memory, largest run",
+        lambda t, m: max(v for k, v in m.items() if k.startswith("jitlint")),
+        300,
+        " MB",
+    ),
 ]
 
 
@@ -258,12 +267,14 @@ def run(args: argparse.Namespace) -> int:
     flake8 = flake8_venv(cache)
     files = sorted(str(path.relative_to(src)) for label in labels for path in (src / label).rglob("*.py"))
     lines = sum((src / name).read_bytes().count(b"\n") for name in files)
-    header = [*machine_description(),
-              f"tools: jitlint {tool_version([sys.executable, '-m', 'jitlint', '--version']).split()[-1]}"
-              f" ({git_commit()}), libcst {libcst_version()},"
-              f" flake8 {tool_version([str(flake8), '--version']).split(' CPython')[0]}",
-              f"corpus: {len(files)} files, {lines} lines ({', '.join(labels)})",
-              f"repetitions: {args.repeat}; load average before: {load_average()}"]
+    header = [
+        *machine_description(),
+        f"tools: jitlint {tool_version([sys.executable, '-m', 'jitlint', '--version']).split()[-1]}"
+        f" ({git_commit()}), libcst {libcst_version()},"
+        f" flake8 {tool_version([str(flake8), '--version']).split(' CPython')[0]}",
+        f"corpus: {len(files)} files, {lines} lines ({', '.join(labels)})",
+        f"repetitions: {args.repeat}; load average before: {load_average()}",
+    ]
     print("\n".join(header), flush=True)
 
     with tempfile.TemporaryDirectory(prefix="jitlint-bench-") as work:
@@ -276,16 +287,21 @@ def run(args: argparse.Namespace) -> int:
                 measurement.peaks.append(peak)
                 if measurement.name.startswith("jitlint"):
                     measurement.outputs.add(digest)
-            print(f"round {repetition}/{args.repeat}: "
-                  + ", ".join(f"{m.name.split(' (')[0]} {m.times[-1]:.2f} s" for m in runs), flush=True)
+            print(
+                f"round {repetition}/{args.repeat}: "
+                + ", ".join(f"{m.name.split(' (')[0]} {m.times[-1]:.2f} s" for m in runs),
+                flush=True,
+            )
     if len({digest for m in runs for digest in m.outputs}) > 1:
         raise CorpusError("jitlint printed different findings in different runs")
 
     print(f"load average after: {load_average()}\n")
     medians = {m.name: statistics.median(m.times) for m in runs}
     peaks = {m.name: max(m.peaks) for m in runs}
-    rows = [[m.name, f"{medians[m.name]:.2f}", f"{min(m.times):.2f}", f"{max(m.times):.2f}",
-             f"{peaks[m.name]:.0f}"] for m in runs]
+    rows = [
+        [m.name, f"{medians[m.name]:.2f}", f"{min(m.times):.2f}", f"{max(m.times):.2f}", f"{peaks[m.name]:.0f}"]
+        for m in runs
+    ]
     print(render_table(["run", "median s", "fastest s", "slowest s", "peak MB"], rows, args.markdown))
     print()
     met = True
@@ -307,17 +323,21 @@ def libcst_version() -> str:
 
 
 def git_commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent)
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).resolve().parent
+    )
     return result.stdout.strip() or "not a git checkout"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description="Time jitlint, flake8 and libcst parsing on the real corpus."
+    parser = argparse.ArgumentParser(description="Time jitlint, flake8 and libcst parsing on the real corpus.")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        metavar="DIR",
+        help=f"where the corpus and the flake8 venv go (default: {DEFAULT_CACHE})",
     )
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
-                        help=f"where the corpus and the flake8 venv go (default: {DEFAULT_CACHE})")
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="repetitions (default: 5)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     return parser

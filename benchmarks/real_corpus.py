@@ -143,8 +143,19 @@ def download_wheels(wheels: Path, packages: Sequence[Package]) -> None:
     wheels.mkdir(parents=True, exist_ok=True)
     pins = [f"{p.name}=={p.version}" for p in missing]
     print(f"downloading {len(pins)} wheels: {' '.join(pins)}", flush=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", *pins, "-d", str(wheels)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        *pins,
+        "-d",
+        str(wheels),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise CorpusError(f"pip download failed (exit {result.returncode}): {last_line(result.stderr)}")
@@ -241,7 +252,7 @@ def load_verdicts(path: Path) -> dict[str, str]:
     for key, entry in raw.items():
         verdict = entry.get("verdict") if isinstance(entry, dict) else None
         if verdict not in VERDICTS:
-            raise CorpusError(f"{path}: {key!r} needs {{\"verdict\": \"real\"|\"false\", \"note\": ...}}")
+            raise CorpusError(f'{path}: {key!r} needs {{"verdict": "real"|"false", "note": ...}}')
         verdicts[key] = verdict
     return verdicts
 
@@ -269,10 +280,7 @@ def triage(findings: Sequence[Finding], verdicts: dict[str, str]) -> list[RuleCo
         verdict = verdicts.get(finding_key(finding))
         if verdict:
             judged[code, verdict] += 1
-    return [
-        RuleCount(code, found[code], judged[code, "real"], judged[code, "false"])
-        for code in sorted(found)
-    ]
+    return [RuleCount(code, found[code], judged[code, "real"], judged[code, "false"]) for code in sorted(found)]
 
 
 def stale_verdicts(findings: Sequence[Finding], verdicts: dict[str, str]) -> list[str]:
@@ -307,8 +315,7 @@ def package_table(findings: Sequence[Finding], labels: Sequence[str], markdown: 
     """Findings per package (rows) and per code (columns), with totals."""
     codes = sorted({finding["code"] for finding in findings})
     counts = Counter((finding["path"].split("/", 1)[0], finding["code"]) for finding in findings)
-    rows = [[label, *(counts[label, code] for code in codes), sum(counts[label, c] for c in codes)]
-            for label in labels]
+    rows = [[label, *(counts[label, code] for code in codes), sum(counts[label, c] for c in codes)] for label in labels]
     rows.append(["total", *(sum(counts[label, code] for label in labels) for code in codes), len(findings)])
     return render_table(["package", *codes, "all"], rows, markdown)
 
@@ -316,8 +323,15 @@ def package_table(findings: Sequence[Finding], labels: Sequence[str], markdown: 
 def triage_table(counts: Sequence[RuleCount], names: dict[str, str], markdown: bool) -> str:
     headers = ["code", "rule", "found", "real", "false", "not judged", "false rate (judged)"]
     rows = [
-        [c.code, names.get(c.code, ""), c.found, c.real, c.false, c.unjudged,
-         "-" if c.false_rate is None else f"{c.false_rate:.0%}"]
+        [
+            c.code,
+            names.get(c.code, ""),
+            c.found,
+            c.real,
+            c.false,
+            c.unjudged,
+            "-" if c.false_rate is None else f"{c.false_rate:.0%}",
+        ]
         for c in counts
     ]
     return render_table(headers, rows, markdown)
@@ -333,13 +347,21 @@ def last_line(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Run jitlint on the pinned real corpus of JAX libraries.")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
-                        help=f"where wheels, sources and findings go (default: {DEFAULT_CACHE})")
-    parser.add_argument("--output", type=Path, metavar="FILE",
-                        help="write jitlint's JSON findings here (default: <cache>/findings.json)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        metavar="DIR",
+        help=f"where wheels, sources and findings go (default: {DEFAULT_CACHE})",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write jitlint's JSON findings here (default: <cache>/findings.json)",
+    )
     parser.add_argument("--select", metavar="CODES", help="passed to jitlint --select")
-    parser.add_argument("--triage", type=Path, metavar="FILE",
-                        help="JSON (or TOML) verdicts keyed by path:line:code")
+    parser.add_argument("--triage", type=Path, metavar="FILE", help="JSON (or TOML) verdicts keyed by path:line:code")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     return parser
 
@@ -365,15 +387,18 @@ def run(args: argparse.Namespace) -> int:
     return print_triage(findings, verdicts, args.markdown)
 
 
-def print_summary(src: Path, labels: Sequence[str], findings: Sequence[Finding], elapsed: float,
-                  markdown: bool) -> None:
+def print_summary(
+    src: Path, labels: Sequence[str], findings: Sequence[Finding], elapsed: float, markdown: bool
+) -> None:
     sizes = [count_source(src / label) for label in labels]
     files, lines = sum(f for f, _ in sizes), sum(n for _, n in sizes)
     tool = Counter(finding["code"] for finding in findings if finding["code"] in TOOL_CODES)
     print(f"\nscanned {files} Python files, {lines} lines, in {elapsed:.1f} s of jitlint")
     print(f"{len(findings)} findings in {len({f['path'] for f in findings})} files")
-    print(f"JIT902 internal errors: {tool['JIT902']}; JIT900 syntax errors: {tool['JIT900']}; "
-          f"JIT901 unreadable files: {tool['JIT901']}\n")
+    print(
+        f"JIT902 internal errors: {tool['JIT902']}; JIT900 syntax errors: {tool['JIT900']}; "
+        f"JIT901 unreadable files: {tool['JIT901']}\n"
+    )
     print(package_table(findings, labels, markdown))
 
 
@@ -392,7 +417,8 @@ def print_triage(findings: Sequence[Finding], verdicts: dict[str, str], markdown
     missed = [c.code for c in counts if c.too_many_false]
     if unjudged or missed:
         reasons = ([f"{unjudged} findings not judged"] if unjudged else []) + (
-            [f"10% or more false: {', '.join(missed)}"] if missed else [])
+            [f"10% or more false: {', '.join(missed)}"] if missed else []
+        )
         print(f"\ntriage target missed: {'; '.join(reasons)}")
         return 1
     print("\ntriage target met: every finding judged, fewer than 1 false in 10 per rule")

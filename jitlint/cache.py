@@ -172,8 +172,15 @@ class ResultCache:
                 raise ValueError("a message ends in what --confirm adds to the text output")
             findings.append(
                 Finding(
-                    path=shown, line=line, col=col, code=code, message=message, end_line=end_line,
-                    end_col=end_col, function=function, traced_via=traced_via,
+                    path=shown,
+                    line=line,
+                    col=col,
+                    code=code,
+                    message=message,
+                    end_line=end_line,
+                    end_col=end_col,
+                    function=function,
+                    traced_via=traced_via,
                 )
             )
         return findings
@@ -260,7 +267,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
         try:
             remaining = memoryview(data)
             while remaining:
-                remaining = remaining[os.write(handle, remaining):]
+                remaining = remaining[os.write(handle, remaining) :]
         finally:
             os.close(handle)
         os.replace(temporary, target)

@@ -40,23 +40,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     parser.add_argument("--config", metavar="FILE", help="read [tool.jitlint] from this TOML file")
     parser.add_argument("--isolated", action="store_true", help="ignore configuration files")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where results are cached (default: .jitlint_cache in the project root)")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="where results are cached (default: .jitlint_cache in the project root)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--version", action="version", version=f"jitlint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list rule codes and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
-    parser.add_argument("--jobs", "-j", type=_jobs, default=available_cores(), metavar="N",
-                        help="processes to run at once (default: the available cores; files are "
-                        "checked in parallel, and --confirm runs one per module)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=available_cores(),
+        metavar="N",
+        help="processes to run at once (default: the available cores; files are "
+        "checked in parallel, and --confirm runs one per module)",
+    )
     confirm = parser.add_argument_group("confirming findings with JAX (imports and runs your code)")
-    confirm.add_argument("--confirm", action="store_true",
-                         help="trace each finding's function with JAX and mark it confirmed, "
-                         "not reproduced or unverified")
-    confirm.add_argument("--confirm-timeout", type=_timeout, default=60.0, metavar="SECONDS",
-                         help=f"time allowed per module (default 60, at most {MAX_TIMEOUT})")
-    confirm.add_argument("--confirmed-only", action="store_true",
-                         help="report only confirmed findings (implies --confirm)")
+    confirm.add_argument(
+        "--confirm",
+        action="store_true",
+        help="trace each finding's function with JAX and mark it confirmed, not reproduced or unverified",
+    )
+    confirm.add_argument(
+        "--confirm-timeout",
+        type=_timeout,
+        default=60.0,
+        metavar="SECONDS",
+        help=f"time allowed per module (default 60, at most {MAX_TIMEOUT})",
+    )
+    confirm.add_argument(
+        "--confirmed-only", action="store_true", help="report only confirmed findings (implies --confirm)"
+    )
     return parser
 
 

@@ -22,9 +22,25 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 DEFAULT_EXCLUDE = (
-    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
-    "node_modules", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    "site-packages", "*.egg-info", ".jitlint_cache",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "env",
+    ".env",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
+    "*.egg-info",
+    ".jitlint_cache",
 )
 
 KNOWN_CODES = frozenset(RULE_CODES) | frozenset(TOOL_CODES)
@@ -83,9 +99,7 @@ class Config:
 
 
 @functools.cache
-def _exclusion_matchers(
-    patterns: tuple[str, ...], root: Path
-) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+def _exclusion_matchers(patterns: tuple[str, ...], root: Path) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
     """(name matcher, absolute path matcher), each one regular expression, built once per run.
     Path globs are made absolute here, so paths are matched without resolving each of them."""
     names = tuple(_normalised(pattern) for pattern in patterns if not _is_path_glob(pattern))
@@ -98,8 +112,7 @@ def anchored(patterns: tuple[str, ...], directory: Path) -> tuple[str, ...]:
     anchors its globs at the working directory, as the paths given with them are."""
     base = glob.escape(os.path.abspath(directory))  # the directory's own `[` or `*` are no glob
     return tuple(
-        os.path.join(base, _normalised(pattern)) if _is_path_glob(pattern) else pattern
-        for pattern in patterns
+        os.path.join(base, _normalised(pattern)) if _is_path_glob(pattern) else pattern for pattern in patterns
     )
 
 

@@ -90,9 +90,7 @@ def _search(directory: Path, config: Config, found: FileList) -> None:
     for current, dirnames, filenames in os.walk(directory, onerror=unreadable_directory):
         base = Path(current)
         absolute = os.path.abspath(current)  # one getcwd per directory, no symlink resolution
-        dirnames[:] = sorted(
-            name for name in dirnames if not config.is_excluded(name, os.path.join(absolute, name))
-        )
+        dirnames[:] = sorted(name for name in dirnames if not config.is_excluded(name, os.path.join(absolute, name)))
         for name in sorted(filenames):
             if name.endswith(".py") and not config.is_excluded(name, os.path.join(absolute, name)):
                 _add_found_file(base / name, found)

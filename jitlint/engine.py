@@ -75,9 +75,7 @@ def check_text(path: Path, text: str, config: Config, *, apply_noqa: bool = True
     return check_source(path, Source(text), config, str(path), apply_noqa=apply_noqa)
 
 
-def check_source(
-    path: Path, source: Source, config: Config, shown: str, *, apply_noqa: bool = True
-) -> list[Finding]:
+def check_source(path: Path, source: Source, config: Config, shown: str, *, apply_noqa: bool = True) -> list[Finding]:
     if not _may_trace(source.text, config) or skips_file(source.text):
         return []
     with _cyclic_collector_paused():

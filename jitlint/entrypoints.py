@@ -87,32 +87,46 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
     [
         EntryPoint("jax.jit", _FUN, True, StaticStyle.ARGNUMS, label="jax.jit"),
         EntryPoint("jax.experimental.pjit.pjit", _FUN, True, StaticStyle.ARGNUMS, label="pjit"),
-        EntryPoint(
-            "jax.pmap", _FUN, True, StaticStyle.ARGNUMS, "static_broadcasted_argnums", "jax.pmap"
-        ),
+        EntryPoint("jax.pmap", _FUN, True, StaticStyle.ARGNUMS, "static_broadcasted_argnums", "jax.pmap"),
         EntryPoint("jax.vmap", _FUN, False, StaticStyle.IN_AXES, label="jax.vmap"),
         EntryPoint("jax.numpy.vectorize", (FunctionSlot(0, "pyfunc"),), False, label="jnp.vectorize"),
         EntryPoint("jax.checkpoint", _FUN, True, StaticStyle.ARGNUMS, label="jax.checkpoint"),
         EntryPoint("jax.remat", _FUN, True, StaticStyle.ARGNUMS, label="jax.remat"),
         EntryPoint("jax.eval_shape", _FUN, True, label="jax.eval_shape", executes=False),
+        EntryPoint("jax.make_jaxpr", _FUN, True, StaticStyle.ARGNUMS, label="jax.make_jaxpr", executes=False),
         EntryPoint(
-            "jax.make_jaxpr", _FUN, True, StaticStyle.ARGNUMS, label="jax.make_jaxpr", executes=False
-        ),
-        EntryPoint(
-            "jax.lax.scan", (FunctionSlot(0, "f", arity=2),), True, label="lax.scan",
-            operands=(1, 2), repeats=True, part="body",
-        ),
-        EntryPoint(
-            "jax.lax.map", (FunctionSlot(0, "f", arity=1),), False, label="lax.map",
-            operands=(1,), repeats=True, part="body",
-        ),
-        EntryPoint(
-            "jax.lax.associative_scan", (FunctionSlot(0, "fn", arity=2),), True, label="lax.associative_scan",
+            "jax.lax.scan",
+            (FunctionSlot(0, "f", arity=2),),
+            True,
+            label="lax.scan",
+            operands=(1, 2),
+            repeats=True,
             part="body",
         ),
         EntryPoint(
-            "jax.lax.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="lax.fori_loop",
-            operands=(3,), repeats=True, part="body",
+            "jax.lax.map",
+            (FunctionSlot(0, "f", arity=1),),
+            False,
+            label="lax.map",
+            operands=(1,),
+            repeats=True,
+            part="body",
+        ),
+        EntryPoint(
+            "jax.lax.associative_scan",
+            (FunctionSlot(0, "fn", arity=2),),
+            True,
+            label="lax.associative_scan",
+            part="body",
+        ),
+        EntryPoint(
+            "jax.lax.fori_loop",
+            (FunctionSlot(2, "body_fun", arity=2),),
+            True,
+            label="lax.fori_loop",
+            operands=(3,),
+            repeats=True,
+            part="body",
         ),
         EntryPoint(
             "jax.lax.while_loop",
@@ -132,8 +146,12 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
             part="branch",
         ),
         EntryPoint(
-            "jax.lax.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="lax.switch",
-            operands=(2, 3, 4, 5), part="branch",
+            "jax.lax.switch",
+            (FunctionSlot(1, "branches", True, operands_from=2),),
+            True,
+            label="lax.switch",
+            operands=(2, 3, 4, 5),
+            part="branch",
         ),
         EntryPoint("jax.shard_map", _F, False, label="jax.shard_map"),
         EntryPoint("jax.experimental.shard_map.shard_map", _F, False, label="shard_map"),
@@ -147,8 +165,12 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
         EntryPoint("flax.nnx.remat", (FunctionSlot(0, "f"),), True, StaticStyle.ARGNUMS, label="nnx.remat"),
         EntryPoint("flax.nnx.scan", (FunctionSlot(0, "f"),), True, label="nnx.scan", part="body"),
         EntryPoint(
-            "flax.nnx.fori_loop", (FunctionSlot(2, "body_fun", arity=2),), True, label="nnx.fori_loop",
-            repeats=True, part="body",
+            "flax.nnx.fori_loop",
+            (FunctionSlot(2, "body_fun", arity=2),),
+            True,
+            label="nnx.fori_loop",
+            repeats=True,
+            part="body",
         ),
         EntryPoint(
             "flax.nnx.while_loop",
@@ -166,7 +188,10 @@ ENTRY_POINTS: dict[str, EntryPoint] = _table(
             part="branch",
         ),
         EntryPoint(
-            "flax.nnx.switch", (FunctionSlot(1, "branches", True, operands_from=2),), True, label="nnx.switch",
+            "flax.nnx.switch",
+            (FunctionSlot(1, "branches", True, operands_from=2),),
+            True,
+            label="nnx.switch",
             part="branch",
         ),
     ]

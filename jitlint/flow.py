@@ -314,7 +314,11 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = source.elements if isinstance(source, (cst.Tuple, cst.List)) else None
             for index, element in enumerate(target.elements):
-                if items is not None and len(items) == len(target.elements) and not isinstance(element, cst.StarredElement):
+                if (
+                    items is not None
+                    and len(items) == len(target.elements)
+                    and not isinstance(element, cst.StarredElement)
+                ):
                     self.bind(element.value, self.flow.kind(items[index].value), state)
                 else:
                     self.bind(element.value, kind, state)
@@ -356,7 +360,9 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
         """The kind of what iterating over `iterable` yields."""
         kind = self.expression(iterable, env)
         if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-            return merge(self.flow.kind(element.value) for element in iterable.elements) if iterable.elements else STATIC
+            return (
+                merge(self.flow.kind(element.value) for element in iterable.elements) if iterable.elements else STATIC
+            )
         if isinstance(iterable, cst.Call):
             callee = self.resolver.canonical(iterable.func, self.scope)
             if callee == "builtins.range":
@@ -377,7 +383,9 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
         return kind
 
     def _expression(self, node: cst.BaseExpression, env: dict[str, Kind]) -> Kind:
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+        if isinstance(
+            node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)
+        ):
             return STATIC
         if isinstance(node, cst.FormattedString):
             for part in node.parts:
@@ -532,4 +540,3 @@ def _is_literal(node: cst.BaseExpression | None) -> bool:
     if isinstance(node, (cst.Tuple,)):
         return all(_is_literal(element.value) for element in node.elements)
     return False
-

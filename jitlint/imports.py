@@ -116,5 +116,5 @@ def _public(name: str) -> str:
         return name
     for private, public in _PUBLIC_PREFIXES:
         if name.startswith(private):
-            return public + name[len(private):]
+            return public + name[len(private) :]
     return name

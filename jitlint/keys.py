@@ -522,9 +522,7 @@ class _ScopeWalker(StatementWalker[_State, _Result]):
             self.touch(value, state)  # unknown code may or may not consume what it is given
         return None
 
-    def expression_value(
-        self, key: cst.BaseExpression, arguments: Sequence[tuple[cst.Arg, _Result]]
-    ) -> Value | None:
+    def expression_value(self, key: cst.BaseExpression, arguments: Sequence[tuple[cst.Arg, _Result]]) -> Value | None:
         for arg, value in arguments:
             if arg.value is key:
                 return value if isinstance(value, Value) else None
@@ -667,7 +665,11 @@ def _literal_index(node: cst.Subscript) -> int | None:
     index = node.slice[0].slice.value
     if isinstance(index, cst.Integer):
         return int(index.value, 0)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) and isinstance(index.expression, cst.Integer):
+    if (
+        isinstance(index, cst.UnaryOperation)
+        and isinstance(index.operator, cst.Minus)
+        and isinstance(index.expression, cst.Integer)
+    ):
         return -int(index.expression.value, 0)
     return None
 

@@ -99,8 +99,12 @@ def _sarif_rules() -> list[dict[str, Any]]:
         for rule in ALL_RULES
     ]
     rules.extend(
-        {"id": code, "name": tool.name, "shortDescription": {"text": tool.summary},
-         "help": {"text": tool.docs, "markdown": tool.docs}}
+        {
+            "id": code,
+            "name": tool.name,
+            "shortDescription": {"text": tool.summary},
+            "help": {"text": tool.docs, "markdown": tool.docs},
+        }
         for code, tool in TOOL_CODES.items()
     )
     return rules

@@ -315,8 +315,19 @@ _KIND_OF: dict[type, ScopeKind] = {
 # The node types _record_bindings acts on.
 _BINDING_TYPES = frozenset(
     {
-        cst.Import, cst.ImportFrom, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
-        cst.WithItem, cst.ExceptHandler, cst.NamedExpr, cst.Global, cst.Nonlocal, cst.Del,
+        cst.Import,
+        cst.ImportFrom,
+        cst.Assign,
+        cst.AnnAssign,
+        cst.AugAssign,
+        cst.For,
+        cst.CompFor,
+        cst.WithItem,
+        cst.ExceptHandler,
+        cst.NamedExpr,
+        cst.Global,
+        cst.Nonlocal,
+        cst.Del,
     }
 )
 _WANTED = frozenset({cst.Call, cst.Expr, *_KIND_OF, *_BINDING_TYPES})
@@ -339,9 +350,7 @@ class _Binder:
     node: cst.CSTNode
     place: int
 
-    def make(
-        self, how: How, origin: str | None = None, value: cst.BaseExpression | None = None
-    ) -> Binding:
+    def make(self, how: How, origin: str | None = None, value: cst.BaseExpression | None = None) -> Binding:
         return Binding(
             origin,
             value,
@@ -394,9 +403,7 @@ def _record_bindings(node: cst.CSTNode, scope: Scope, binder: _Binder) -> None:
         _record_mutation(scope, node.target, binder)
 
 
-def _bind_import(
-    scope: Scope, alias: cst.ImportAlias, local: str, origin: str, binder: _Binder
-) -> None:
+def _bind_import(scope: Scope, alias: cst.ImportAlias, local: str, origin: str, binder: _Binder) -> None:
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
         local = alias.asname.name.value
     scope.bind(local, binder.make(How.IMPORT, origin))

@@ -63,9 +63,7 @@ def parse_once(source: Source) -> cst.Module:
         if located is not None:
             raise located from None
         reason = error.message.splitlines()[0] if error.message else "syntax error"
-        raise SourceError(
-            "JIT900", f"could not parse: {reason}", error.raw_line, error.raw_column + 1
-        ) from None
+        raise SourceError("JIT900", f"could not parse: {reason}", error.raw_line, error.raw_column + 1) from None
     except (RecursionError, MemoryError) as error:
         raise SourceError("JIT900", f"could not parse: {type(error).__name__}") from None
     except Exception as error:  # libcst's native parser reports some inputs with other types

@@ -10,9 +10,7 @@ from collections.abc import Iterable, Sequence
 from jitlint.findings import Finding
 
 # flake8's syntax: `# noqa` alone silences the line, `# noqa: A1,B2` (or `noqa:A1 B2`) some codes.
-_NOQA = re.compile(
-    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
-)
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
 _SKIP_FILE = re.compile(r"#\s*jitlint:\s*skip-file\b")
 
 

@@ -29,6 +29,7 @@ from jitlint.walk import all_params, call_argument, dotted_name
 
 T = TypeVar("T")
 
+
 class RouteKind(enum.IntEnum):
     """How JAX reaches a function; lower values are the more direct explanations."""
 
@@ -133,9 +134,7 @@ class TracedFunction:
         return any(route.executes for route in self.routes)
 
 
-def find_traced_functions(
-    root: Scope, resolver: NameResolver, entries: dict[str, EntryPoint]
-) -> list[TracedFunction]:
+def find_traced_functions(root: Scope, resolver: NameResolver, entries: dict[str, EntryPoint]) -> list[TracedFunction]:
     """Every traced function of the module, in source order of definition."""
     finder = _Finder(resolver, entries)
     scopes = root.index.scopes  # in source order: pre-order, children in order
@@ -147,7 +146,6 @@ def find_traced_functions(
     finder.note_wrapper_calls()
     finder.propagate()
     return [finder.traced[id(scope)] for scope in scopes if id(scope) in finder.traced]
-
 
 
 class _Finder:
@@ -195,8 +193,13 @@ class _Finder:
             self.add_route(
                 scope,
                 Route(
-                    RouteKind.DECORATOR, decorator, entry.caches, entry.executes, entry,
-                    scope.name, statics=statics,
+                    RouteKind.DECORATOR,
+                    decorator,
+                    entry.caches,
+                    entry.executes,
+                    entry,
+                    scope.name,
+                    statics=statics,
                 ),
             )
 
@@ -242,8 +245,10 @@ class _Finder:
                     if slot.is_sequence and isinstance(argument, (cst.List, cst.Tuple))
                     else [argument]
                 )
-                passed = None if any(arg.star for arg in call.args) else slot.passed_arguments(
-                    sum(1 for arg in call.args if arg.keyword is None)
+                passed = (
+                    None
+                    if any(arg.star for arg in call.args)
+                    else slot.passed_arguments(sum(1 for arg in call.args if arg.keyword is None))
                 )
                 for function in functions:
                     self._route_targets(call, entry, function, scope, passed)
@@ -263,16 +268,19 @@ class _Finder:
             self.add_route(
                 target,
                 Route(
-                    RouteKind.TRANSFORM_CALL, call, entry.caches, entry.executes, entry, text,
+                    RouteKind.TRANSFORM_CALL,
+                    call,
+                    entry.caches,
+                    entry.executes,
+                    entry,
+                    text,
                     statics=statics,
                 ),
             )
 
     # -- resolving a function expression to definitions --------------------------------------
 
-    def targets(
-        self, expression: cst.BaseExpression, scope: Scope, depth: int = 0
-    ) -> list[tuple[Scope, _Bound]]:
+    def targets(self, expression: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[tuple[Scope, _Bound]]:
         """The function definitions an expression refers to, with what partial/self binds."""
         if depth > 6:
             return []
@@ -290,9 +298,7 @@ class _Finder:
             return self._call_targets(expression, scope, depth)
         return []
 
-    def _call_targets(
-        self, call: cst.Call, scope: Scope, depth: int
-    ) -> list[tuple[Scope, _Bound]]:
+    def _call_targets(self, call: cst.Call, scope: Scope, depth: int) -> list[tuple[Scope, _Bound]]:
         callee = self.resolver.canonical(call.func, scope)
         if callee is None or not call.args or call.args[0].keyword is not None:
             return []
@@ -457,8 +463,13 @@ class _Finder:
             for target, bound in reached:
                 if target is not scope:
                     route = Route(
-                        RouteKind.CALLED_FROM, call, via.caches, via.executes, caller=traced,
-                        passes_arguments=direct, bound_self=direct and bound.positional == 1,
+                        RouteKind.CALLED_FROM,
+                        call,
+                        via.caches,
+                        via.executes,
+                        caller=traced,
+                        passes_arguments=direct,
+                        bound_self=direct and bound.positional == 1,
                     )
                     self.add_route(target, route)
 

@@ -15,12 +15,40 @@ import libcst as cst
 # Fields that hold only whitespace, comments or punctuation tokens: never a name or an expression.
 _SKIPPED_FIELDS = frozenset(
     {
-        "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "star", "operator",
-        "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines", "lines_after_decorators",
-        "header", "footer", "newline", "trailing_whitespace", "asynchronous", "first_colon",
-        "second_colon", "relative", "comment", "whitespace", "indent", "encoding",
-        "default_indent", "default_newline", "empty_lines", "posonly_ind", "trailing_comma",
-        "separator", "conversion",
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "colon",
+        "dot",
+        "equal",
+        "star",
+        "operator",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "newline",
+        "trailing_whitespace",
+        "asynchronous",
+        "first_colon",
+        "second_colon",
+        "relative",
+        "comment",
+        "whitespace",
+        "indent",
+        "encoding",
+        "default_indent",
+        "default_newline",
+        "empty_lines",
+        "posonly_ind",
+        "trailing_comma",
+        "separator",
+        "conversion",
     }
 )
 
@@ -92,9 +120,7 @@ IN_HANDLER = 1  # inside an `except` handler, where bindings are import fallback
 IN_LOOP = 2  # inside a `for` or `while` body, where bindings happen again and again
 
 
-def scope_nodes(
-    scope: ScopeNode, wanted: frozenset[type] | None = None
-) -> list[tuple[cst.CSTNode, int]]:
+def scope_nodes(scope: ScopeNode, wanted: frozenset[type] | None = None) -> list[tuple[cst.CSTNode, int]]:
     """Each node a scope itself evaluates, in source order, with its place flags; with `wanted`,
     only the nodes of those types (build_scopes needs few, and leaves then cost nothing).
 

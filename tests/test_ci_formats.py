@@ -104,9 +104,7 @@ def test_sarif_describes_every_rule_from_its_docs(sarif_schema: Draft4Validator,
         assert described["help"]["text"] == described["help"]["markdown"] == rule.docs
 
 
-def test_sarif_for_an_unparseable_file_has_no_end_position(
-    sarif_schema: Draft4Validator, tmp_path: Path
-) -> None:
+def test_sarif_for_an_unparseable_file_has_no_end_position(sarif_schema: Draft4Validator, tmp_path: Path) -> None:
     write(tmp_path, {"broken.py": SYNTAX_ERROR})
     result = jitlint(tmp_path, "--format", "sarif")
     [run] = valid_sarif(result.out, sarif_schema)["runs"]

@@ -241,7 +241,15 @@ def test_statistics_follow_the_findings_on_stdout(tmp_path: Path) -> None:
 # --- JSON output -------------------------------------------------------------------------------
 
 JSON_KEYS = {
-    "path", "line", "column", "end_line", "end_column", "code", "message", "function", "traced_via",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "code",
+    "message",
+    "function",
+    "traced_via",
     "confirmation",
 }
 
@@ -253,7 +261,12 @@ def test_json_output_describes_each_finding(tmp_path: Path) -> None:
     [finding] = json.loads(result.out)
     assert set(finding) == JSON_KEYS
     expected = {
-        "path": "pkg/mod.py", "line": 6, "column": 5, "code": "JIT003", "function": "step", "confirmation": None,
+        "path": "pkg/mod.py",
+        "line": 6,
+        "column": 5,
+        "code": "JIT003",
+        "function": "step",
+        "confirmation": None,
     }
     assert {key: finding[key] for key in expected} == expected
     assert "jax.debug.print" in finding["message"]
@@ -441,8 +454,24 @@ def test_skip_file_comment_anywhere_skips_the_file(tmp_path: Path) -> None:
 # --- file discovery and exclusion --------------------------------------------------------------
 
 DEFAULT_EXCLUDES = (
-    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist", "node_modules",
-    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", "*.egg-info",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "env",
+    ".env",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
+    "*.egg-info",
     ".jitlint_cache",
 )
 
@@ -465,8 +494,7 @@ EXCLUDE_TREE = {path: JITTED_PRINT for path in ("build/a.py", "gen/b.py", "src/c
         (None, ["--exclude", "gen"], ["build/a.py", "src/c.py", "src/model_pb2.py"]),
         (None, ["--extend-exclude", "gen,*_pb2.py"], ["src/c.py"]),
         # Files named on the command line are checked even when excluded.
-        (None, ["--extend-exclude", "*_pb2.py", "build/a.py", "src/model_pb2.py"],
-         ["build/a.py", "src/model_pb2.py"]),
+        (None, ["--extend-exclude", "*_pb2.py", "build/a.py", "src/model_pb2.py"], ["build/a.py", "src/model_pb2.py"]),
         ('exclude = ["gen"]', [], ["build/a.py", "src/c.py", "src/model_pb2.py"]),
         ('extend-exclude = ["gen", "*_pb2.py"]', [], ["src/c.py"]),
         # The command line overrides the file.
@@ -688,7 +716,9 @@ def flat_expression(shape: str, terms: int) -> str:
 def deep_module(shape: str, terms: int) -> str:
     """A jitted function with a print (line 6) and a Python `if` (line 8) on a long flat
     expression of its traced argument."""
-    return JITTED_PRINT.replace("    return x\n", f"    y = {flat_expression(shape, terms)}\n    if y:\n        return y\n    return x\n")
+    return JITTED_PRINT.replace(
+        "    return x\n", f"    y = {flat_expression(shape, terms)}\n    if y:\n        return y\n    return x\n"
+    )
 
 
 # CPython compiles flat expressions of up to about 2,000 terms; each nests one level deeper.

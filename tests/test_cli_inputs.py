@@ -289,8 +289,18 @@ def test_every_toml_spelling_of_the_table_is_read(tmp_path: Path, pyproject: str
 @pytest.mark.parametrize(
     ("config", "text", "options", "problem"),
     [
-        ("pyproject.toml", "tool = 1  # jitlint settings: see the docs\n", [], "'tool' must be a table, not an integer"),
-        ("ci/strict.toml", 'tool = "jitlint"\n', ["--config", "ci/strict.toml"], "'tool' must be a table, not a string"),
+        (
+            "pyproject.toml",
+            "tool = 1  # jitlint settings: see the docs\n",
+            [],
+            "'tool' must be a table, not an integer",
+        ),
+        (
+            "ci/strict.toml",
+            'tool = "jitlint"\n',
+            ["--config", "ci/strict.toml"],
+            "'tool' must be a table, not a string",
+        ),
         ("pyproject.toml", "[tool]\njitlint = []\n", [], "[tool.jitlint] must be a table, not an array"),
     ],
     ids=["tool-integer", "config-tool-string", "jitlint-array"],

@@ -144,10 +144,22 @@ def test_modules_are_imported_from_above_their_top_package(tmp_path: Path) -> No
 
 def test_reporters_show_the_verdict() -> None:
     base = Finding("m.py", 3, 5, "JIT003", "print() runs while tracing")
-    confirmed = Finding("m.py", 3, 5, "JIT003", "print() runs while tracing",
-                        confirmation=Confirmation(ConfirmStatus.CONFIRMED, "ran once"))
-    unverified = Finding("m.py", 4, 5, "JIT003", "print() runs while tracing",
-                         confirmation=Confirmation(ConfirmStatus.UNVERIFIED, "timed out after 60 s"))
+    confirmed = Finding(
+        "m.py",
+        3,
+        5,
+        "JIT003",
+        "print() runs while tracing",
+        confirmation=Confirmation(ConfirmStatus.CONFIRMED, "ran once"),
+    )
+    unverified = Finding(
+        "m.py",
+        4,
+        5,
+        "JIT003",
+        "print() runs while tracing",
+        confirmation=Confirmation(ConfirmStatus.UNVERIFIED, "timed out after 60 s"),
+    )
     assert text_report([base]) == "m.py:3:5: JIT003 print() runs while tracing\n"
     assert text_report([confirmed, unverified]).splitlines() == [
         "m.py:3:5: JIT003 print() runs while tracing [confirmed]",
@@ -265,7 +277,8 @@ PROJECT = {
     # a relative import works only when the module is imported as pkg.sub.mod
     "pkg/sub/mod.py": PRINTS.replace("# jitlint: example x=f32[3]\n", "").replace(
         "import jax\n", "import jax\n\nfrom .helpers import OFFSET\n"
-    ) + '\nif __name__ == "__main__":\n    open("main-ran.txt", "w").close()\n',
+    )
+    + '\nif __name__ == "__main__":\n    open("main-ran.txt", "w").close()\n',
     "loud.py": 'print("hello from import")\n' + PRINTS,
     "exits.py": "import sys\nsys.exit(3)\n" + PRINTS,
     "broken.py": "import not_a_module_anywhere\n" + PRINTS,
@@ -275,7 +288,8 @@ PROJECT = {
         "helper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
         "open('helper.pid', 'w').write(str(helper.pid))\n"
         "time.sleep(600)\n"
-    ) + PRINTS,
+    )
+    + PRINTS,
 }
 
 
@@ -379,7 +393,10 @@ def test_every_pitfall_in_the_examples_is_confirmed_with_progress_on_a_tty() -> 
     main, terminal = os.openpty()  # stderr is a TTY: progress is shown there
     completed = subprocess.run(
         [console_script(), "--isolated", "--confirm", "examples/"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=terminal, timeout=300,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        timeout=300,
     )
     os.close(terminal)
     shown = os.read(main, 65536).decode("utf-8", "replace")

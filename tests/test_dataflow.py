@@ -277,7 +277,9 @@ def test_match_captures_and_guards_and_no_case_matching() -> None:
 
 
 def test_captured_names_are_only_the_captures() -> None:
-    case = cst.parse_statement("match v:\n    case Point(x=px, y=0) | [*rest] | {'k': E.VALUE, **more} | None:\n        pass\n")
+    case = cst.parse_statement(
+        "match v:\n    case Point(x=px, y=0) | [*rest] | {'k': E.VALUE, **more} | None:\n        pass\n"
+    )
     assert isinstance(case, cst.Match)
     assert set(captured_names(case.cases[0].pattern)) == {"px", "rest", "more"}
 

@@ -35,9 +35,7 @@ def findings_of(path: Path) -> tuple[Finding, ...]:
 def test_findings_are_the_labelled_ones(path: Path) -> None:
     # A multiset: a finding reported twice on the same spot is an extra finding.
     found = Counter((f.line, f.col, f.code) for f in findings_of(path))
-    want = Counter(
-        (label.line, label.col, label.code) for label in expectations(path.read_text(encoding="utf-8"))
-    )
+    want = Counter((label.line, label.col, label.code) for label in expectations(path.read_text(encoding="utf-8")))
     unexpected, missing = sorted((found - want).elements()), sorted((want - found).elements())
     assert not unexpected and not missing, f"(line, col, code) unexpected: {unexpected}, missing: {missing}"
 

@@ -95,9 +95,7 @@ def step(x):
 """
 
 
-@pytest.mark.parametrize(
-    ("settings", "expected"), [((), []), (('extend-jit-decorators = ["mylib.compiled"]',), [6])]
-)
+@pytest.mark.parametrize(("settings", "expected"), [((), []), (('extend-jit-decorators = ["mylib.compiled"]',), [6])])
 def test_extend_jit_decorators_applies_in_flake8(
     tmp_path: Path, settings: tuple[str, ...], expected: list[int]
 ) -> None:
@@ -113,9 +111,7 @@ def test_a_bad_config_makes_flake8_fail_without_a_traceback(tmp_path: Path) -> N
     assert "unknown key 'bogus'" in result.out + result.err
 
 
-def test_the_project_config_is_read_once_for_many_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_project_config_is_read_once_for_many_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, {"pyproject.toml": jitlint_table('extend-jit-decorators = ["mylib.compiled"]')})
     reads: list[Path] = []
     real_load_config = flake8_plugin.load_config  # type: ignore[attr-defined]  # replaced below
@@ -135,4 +131,3 @@ def test_the_project_config_is_read_once_for_many_files(
     analysis_config.cache_clear()
     assert reads == [tmp_path.resolve() / "pyproject.toml"]
     assert found == [(name, 6, 4) for name in ("a.py", "b.py", "c.py")]  # flake8 adds 1 to the column
-

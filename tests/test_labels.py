@@ -140,8 +140,7 @@ def same(a: object, b: object) -> bool:
     leaves_a, tree_a = jax.tree.flatten(a)
     leaves_b, tree_b = jax.tree.flatten(b)
     return bool(tree_a == tree_b) and all(  # type: ignore[operator]  # PyTreeDef has __eq__
-        np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y))
-        for x, y in zip(leaves_a, leaves_b)
+        np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(leaves_a, leaves_b)
     )
 
 
@@ -426,9 +425,7 @@ def unlabelled_symptoms(run: FunctionRun, labels: dict[int, set[str]]) -> Iterat
         if not outcome.shown:
             continue
         codes = {
-            code
-            for code, check in CHECKS.items()
-            if isinstance(check, Misbehaves) and check.probe is outcome.probe
+            code for code, check in CHECKS.items() if isinstance(check, Misbehaves) and check.probe is outcome.probe
         }
         if not any(codes & labels.get(line, set()) for line in run.lines):
             yield f"{run.name} example {index}: {describe(outcome)}, but it has no {sorted(codes)} label"
@@ -471,9 +468,7 @@ def problems_in_module(module: ModuleType, path: Path, labels: dict[int, set[str
     return problems
 
 
-@pytest.mark.parametrize(
-    "path", LABEL_FILES, ids=[p.relative_to(FIXTURES).as_posix() for p in LABEL_FILES]
-)
+@pytest.mark.parametrize("path", LABEL_FILES, ids=[p.relative_to(FIXTURES).as_posix() for p in LABEL_FILES])
 # JAX 0.10.2 warns before rejecting an iterator passed to lax as an operand (JIT004 fixtures).
 @pytest.mark.filterwarnings("ignore:Python iterable type .* is treated as a leaf:DeprecationWarning")
 def test_labels_match_jax(path: Path) -> None:

@@ -39,7 +39,17 @@ def test_a_run_from_the_cache_does_not_import_libcst(tmp_path: Path) -> None:
         "import sys; from jitlint.cli import main; code = main(sys.argv[1:]); "
         "print('libcst' in sys.modules); sys.exit(code)"
     )
-    command = [sys.executable, "-c", probe, "-q", "--select", "JIT00", "--cache-dir", str(tmp_path / "c"), str(tmp_path)]
+    command = [
+        sys.executable,
+        "-c",
+        probe,
+        "-q",
+        "--select",
+        "JIT00",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        str(tmp_path),
+    ]
     cold = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     warm = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert (cold.returncode, warm.returncode) == (1, 1), cold.stderr + warm.stderr
@@ -66,8 +76,6 @@ def test_message_is_one_line_without_trailing_period(rule) -> None:  # type: ign
 
 
 def test_every_rule_has_a_fixture_expectation() -> None:
-    labelled = {
-        label.code for path in FIXTURE_FILES for label in expectations(path.read_text(encoding="utf-8"))
-    }
+    labelled = {label.code for path in FIXTURE_FILES for label in expectations(path.read_text(encoding="utf-8"))}
     for rule in ALL_RULES:
         assert rule.code in labelled, f"no fixture for {rule.code}"

@@ -107,9 +107,7 @@ def test_config_changes_invalidate_and_discovery_settings_do_not() -> None:
     assert run_key(replace(config, root=Path("/elsewhere"))) == run_key(config)
 
 
-def test_the_run_key_does_not_depend_on_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_run_key_does_not_depend_on_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = Config(root=tmp_path)
     here = run_key(config)
     monkeypatch.chdir(tmp_path)

@@ -29,8 +29,7 @@ HEADER = "import jax\nfrom functools import partial\n"
 
 def test_static_argnums_and_argnames() -> None:
     source = HEADER + (
-        "@partial(jax.jit, static_argnums=(1,), static_argnames='mode')\n"
-        "def f(x, n, m, mode='a'):\n    return x\n"
+        "@partial(jax.jit, static_argnums=(1,), static_argnames='mode')\ndef f(x, n, m, mode='a'):\n    return x\n"
     )
     assert statics(source, "f") == ({"n", "mode"}, set())
 
@@ -94,10 +93,7 @@ def test_routes_reach_helpers_transitively_and_cycles_end() -> None:
 
 def test_caching_and_executing_routes() -> None:
     source = HEADER + (
-        "def v(x):\n    return x\n"
-        "def s(x):\n    return x\n"
-        "vv = jax.vmap(v)\n"
-        "shape = jax.eval_shape(s, 1.0)\n"
+        "def v(x):\n    return x\ndef s(x):\n    return x\nvv = jax.vmap(v)\nshape = jax.eval_shape(s, 1.0)\n"
     )
     found = traced(source)
     assert not found["v"].caches and found["v"].executes

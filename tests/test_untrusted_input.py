@@ -195,9 +195,7 @@ NOT_ENTRIES = {
 
 
 @pytest.mark.parametrize("replace", NOT_ENTRIES.values(), ids=NOT_ENTRIES.keys())
-def test_only_a_regular_file_of_bounded_size_is_read(
-    tmp_path: Path, replace: Callable[[Path, str], None]
-) -> None:
+def test_only_a_regular_file_of_bounded_size_is_read(tmp_path: Path, replace: Callable[[Path, str], None]) -> None:
     reference, entry, original = warm_project(tmp_path)
     entry.unlink()
     replace(entry, original)
@@ -273,9 +271,7 @@ CACHE_FAILURES = {
 
 
 @pytest.mark.parametrize("target", CACHE_FAILURES.values(), ids=CACHE_FAILURES.keys())
-def test_no_error_of_the_cache_stops_a_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
-) -> None:
+def test_no_error_of_the_cache_stops_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     write(tmp_path, PROJECT)
     paths, config = sorted(tmp_path.glob("*.py")), Config(root=tmp_path)
 
@@ -300,9 +296,7 @@ SKIP_IN = {
 
 
 @pytest.mark.parametrize(("source", "expected"), SKIP_IN.values(), ids=SKIP_IN.keys())
-def test_only_a_skip_file_comment_skips_the_file(
-    tmp_path: Path, source: str, expected: list[Located]
-) -> None:
+def test_only_a_skip_file_comment_skips_the_file(tmp_path: Path, source: str, expected: list[Located]) -> None:
     write(tmp_path, {"marked.py": source, "other.py": JITTED_PRINT})
     assert jitlint(tmp_path).located == [*expected, jit003("other.py")]
 
@@ -365,9 +359,7 @@ SYNTAX_ERRORS: dict[str, tuple[str | bytes, int, int | None, str]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("content", "line", "col", "message"), SYNTAX_ERRORS.values(), ids=SYNTAX_ERRORS.keys()
-)
+@pytest.mark.parametrize(("content", "line", "col", "message"), SYNTAX_ERRORS.values(), ids=SYNTAX_ERRORS.keys())
 def test_a_syntax_error_is_reported_where_python_finds_it(
     tmp_path: Path, content: str | bytes, line: int, col: int | None, message: str
 ) -> None:
@@ -378,9 +370,7 @@ def test_a_syntax_error_is_reported_where_python_finds_it(
     assert bad.message.startswith(f"could not parse: {message}")
 
 
-def test_warnings_as_errors_do_not_move_the_syntax_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_warnings_as_errors_do_not_move_the_syntax_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An invalid escape sequence warns while parsing; as an error it would be reported instead.
     monkeypatch.setenv("PYTHONWARNINGS", "error")
     bad = lint_beside_a_good_file(tmp_path, 'import jax\nx = "\\d"\ny = = 1\n')

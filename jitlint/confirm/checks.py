@@ -45,7 +45,9 @@ from jitlint.confirm.protocol import Check
 from jitlint.findings import ConfirmStatus, TraceTarget
 
 CONFIRMED, NOT_REPRODUCED, UNVERIFIED = (
-    ConfirmStatus.CONFIRMED, ConfirmStatus.NOT_REPRODUCED, ConfirmStatus.UNVERIFIED
+    ConfirmStatus.CONFIRMED,
+    ConfirmStatus.NOT_REPRODUCED,
+    ConfirmStatus.UNVERIFIED,
 )
 Verdict = tuple[ConfirmStatus, str]
 
@@ -472,7 +474,7 @@ def _sequence_changes(value: list[Any] | tuple[Any, ...] | collections.deque[Any
     candidates = [[*items, copy.copy(items[-1])]]
     candidates += [[*items, changed] for changed in perturbations(items[-1])[:1]]
     for i, item in enumerate(items):
-        candidates += [[*items[:i], changed, *items[i + 1:]] for changed in perturbations(item)[:1]]
+        candidates += [[*items[:i], changed, *items[i + 1 :]] for changed in perturbations(item)[:1]]
     if isinstance(value, collections.deque):
         return [collections.deque(candidate, maxlen=value.maxlen) for candidate in candidates]
     return [type(value)(candidate) for candidate in candidates]

@@ -82,8 +82,7 @@ def _run_children(requests: dict[str, list[Check]], options: ConfirmOptions) -> 
     total = len(requests)
     with ThreadPoolExecutor(max_workers=max(1, min(options.jobs, total))) as pool:
         futures = {
-            pool.submit(_run_child, _request(path, checks), options.timeout): path
-            for path, checks in requests.items()
+            pool.submit(_run_child, _request(path, checks), options.timeout): path for path, checks in requests.items()
         }
         if options.progress is not None:
             options.progress(0, total)

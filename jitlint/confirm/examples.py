@@ -42,9 +42,20 @@ _PYTHON_ANNOTATIONS: Mapping[str, Spec] = {
 }
 # jaxtyping: `Float[Array, "batch dim"]`
 _JAXTYPING_DTYPES = {
-    "Float": "f32", "Float32": "f32", "Float64": "f64", "Shaped": "f32", "Num": "f32",
-    "Real": "f32", "Inexact": "f32", "Int": "i32", "Int32": "i32", "Int64": "i64",
-    "Integer": "i32", "UInt": "u32", "UInt32": "u32", "Bool": "bool",
+    "Float": "f32",
+    "Float32": "f32",
+    "Float64": "f64",
+    "Shaped": "f32",
+    "Num": "f32",
+    "Real": "f32",
+    "Inexact": "f32",
+    "Int": "i32",
+    "Int32": "i32",
+    "Int64": "i64",
+    "Integer": "i32",
+    "UInt": "u32",
+    "UInt32": "u32",
+    "Bool": "bool",
 }
 _KEY_NAMES = frozenset({"key", "rng", "prng", "rng_key", "prng_key", "subkey", "rngkey"})
 _SMALL_DIMS = (2, 3, 4, 5, 6, 7)
@@ -95,8 +106,7 @@ def _spec(node: ast.expr) -> Spec:
         ast.literal_eval(node)
     except ValueError:
         raise ExampleError(
-            f"cannot use '{ast.unparse(node)}' as an example: use a shape such as f32[3], key, "
-            "or a Python literal"
+            f"cannot use '{ast.unparse(node)}' as an example: use a shape such as f32[3], key, or a Python literal"
         ) from None
     return {"literal": ast.unparse(node)}
 

@@ -21,8 +21,12 @@ import numpy as np
 from jitlint.confirm.examples import Spec
 
 DTYPES: dict[str, Any] = {
-    "f32": jnp.float32, "f64": jnp.float64, "i32": jnp.int32, "i64": jnp.int64,
-    "bool": jnp.bool_, "u32": jnp.uint32,
+    "f32": jnp.float32,
+    "f64": jnp.float64,
+    "i32": jnp.int32,
+    "i64": jnp.int64,
+    "bool": jnp.bool_,
+    "u32": jnp.uint32,
 }
 
 
@@ -180,9 +184,7 @@ def find_function(module: ModuleType, qualname: str, first_line: int) -> Callabl
             code = getattr(function, "__code__", None)
             if code is not None and code.co_filename == filename and code.co_firstlineno == first_line:
                 return cast(Callable[..., Any], function)
-    raise InputError(
-        f"'{qualname}' (line {first_line}) is not reachable from the module's names after import"
-    )
+    raise InputError(f"'{qualname}' (line {first_line}) is not reachable from the module's names after import")
 
 
 def _module_objects(module: ModuleType) -> list[object]:

@@ -84,9 +84,7 @@ class ModuleAnalysis:
         return self._trace_aware[key]
 
 
-def _trace_aware_parts(
-    node: cst.CSTNode, scope: Scope, resolver: NameResolver, may_test: bool
-) -> list[cst.CSTNode]:
+def _trace_aware_parts(node: cst.CSTNode, scope: Scope, resolver: NameResolver, may_test: bool) -> list[cst.CSTNode]:
     """The parts of `node` that only run when the code has checked for tracers itself.
 
     `if isinstance(x, jax.core.Tracer): ...` (both branches), `not_jax_tracer(x) and ...`
@@ -97,13 +95,14 @@ def _trace_aware_parts(
         return [node]
     if may_test and isinstance(node, cst.BooleanOperation) and _mentions_tracers(node.left):
         return [node.right]
-    if may_test and isinstance(node, cst.Try) and any(
-        handler.type is not None and _mentions_tracers(handler.type) for handler in node.handlers
+    if (
+        may_test
+        and isinstance(node, cst.Try)
+        and any(handler.type is not None and _mentions_tracers(handler.type) for handler in node.handlers)
     ):
         return [node.body]  # `try: ... except jax.errors.ConcretizationTypeError:`
     if isinstance(node, cst.With) and any(
-        isinstance(item.item, cst.Call)
-        and resolver.canonical(item.item.func, scope) == "jax.ensure_compile_time_eval"
+        isinstance(item.item, cst.Call) and resolver.canonical(item.item.func, scope) == "jax.ensure_compile_time_eval"
         for item in node.items
     ):
         return [node.body]
@@ -194,4 +193,3 @@ def transform_phrase(fn: TracedFunction) -> str:
     if entry.part:
         return f"in a {entry.short_name} {entry.part}"
     return f"under {entry.short_name}"
-

@@ -29,11 +29,21 @@ INTEGER = "TracerIntegerConversionError"
 ARRAY = "TracerArrayConversionError"
 
 _PYTHON_CONVERSIONS = {
-    "builtins.float": _Pitfall("float() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.float32)) or make the value static"),
-    "builtins.int": _Pitfall("int() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.int32)) or make the value static"),
-    "builtins.complex": _Pitfall("complex() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.complex64))"),
-    "operator.index": _Pitfall("operator.index() of a traced value", INTEGER, "make the index static or use lax.dynamic_index_in_dim"),
-    "builtins.range": _Pitfall("range() with a traced bound", INTEGER, "use lax.fori_loop(...) or make the bound static"),
+    "builtins.float": _Pitfall(
+        "float() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.float32)) or make the value static"
+    ),
+    "builtins.int": _Pitfall(
+        "int() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.int32)) or make the value static"
+    ),
+    "builtins.complex": _Pitfall(
+        "complex() of a traced value", CONCRETIZATION, "keep it an array (x.astype(jnp.complex64))"
+    ),
+    "operator.index": _Pitfall(
+        "operator.index() of a traced value", INTEGER, "make the index static or use lax.dynamic_index_in_dim"
+    ),
+    "builtins.range": _Pitfall(
+        "range() with a traced bound", INTEGER, "use lax.fori_loop(...) or make the bound static"
+    ),
 }
 _METHODS = {
     "item": _Pitfall(".item() on a traced array", CONCRETIZATION, "keep it an array, or read it outside jit"),
@@ -44,9 +54,15 @@ _MATH_FUNCTIONS_SKIPPED = frozenset({"math.prod", "math.isclose"})  # work on st
 # Functions whose output size depends on values: they need a static `size=` under jit.
 _DATA_DEPENDENT_SIZE = frozenset(
     {
-        "jax.numpy.nonzero", "jax.numpy.argwhere", "jax.numpy.flatnonzero", "jax.numpy.unique",
-        "jax.numpy.unique_values", "jax.numpy.unique_counts", "jax.numpy.union1d",
-        "jax.numpy.setdiff1d", "jax.numpy.intersect1d",
+        "jax.numpy.nonzero",
+        "jax.numpy.argwhere",
+        "jax.numpy.flatnonzero",
+        "jax.numpy.unique",
+        "jax.numpy.unique_values",
+        "jax.numpy.unique_counts",
+        "jax.numpy.union1d",
+        "jax.numpy.setdiff1d",
+        "jax.numpy.intersect1d",
     }
 )
 _ARRAY_SHAPE_METHODS = frozenset({"reshape", "broadcast_to"})
@@ -117,11 +133,11 @@ def _call_pitfall(node: cst.Call, fn: TracedFunction, module: ModuleAnalysis, fl
         return _PYTHON_CONVERSIONS[callee]
     if callee == "builtins.range" and any(flow.is_traced(value) for value in values):
         return _PYTHON_CONVERSIONS[callee]
-    if callee.startswith("numpy.") and callee[len("numpy."):] in NUMPY_CONVERTING and traced_argument:
-        name = callee[len("numpy."):]
+    if callee.startswith("numpy.") and callee[len("numpy.") :] in NUMPY_CONVERTING and traced_argument:
+        name = callee[len("numpy.") :]
         return _Pitfall(f"np.{name}() of a traced value", ARRAY, f"use jnp.{name.split('.')[-1]}(...)")
     if callee.startswith("math.") and callee not in _MATH_FUNCTIONS_SKIPPED and traced_argument:
-        name = callee[len("math."):]
+        name = callee[len("math.") :]
         return _Pitfall(f"math.{name}() of a traced value", CONCRETIZATION, f"use jnp.{name}(...)")
     if callee in SHAPE_ARGUMENTS:
         position, keyword = SHAPE_ARGUMENTS[callee]
@@ -129,12 +145,24 @@ def _call_pitfall(node: cst.Call, fn: TracedFunction, module: ModuleAnalysis, fl
         if any(shape is not None and _has_traced_part(shape, flow) for shape in shapes):
             short = callee.replace("jax.numpy.", "jnp.").replace("jax.", "")
             error = CONCRETIZATION if callee.endswith(("arange", "linspace")) else "TypeError (shapes must be concrete)"
-            return _Pitfall(f"a traced shape or size in {short}()", error, "make it static (static_argnames) or derive it from x.shape")
+            return _Pitfall(
+                f"a traced shape or size in {short}()",
+                error,
+                "make it static (static_argnames) or derive it from x.shape",
+            )
     if callee in _DATA_DEPENDENT_SIZE and traced_argument and call_argument(node, None, "size") is None:
         short = callee.replace("jax.numpy.", "jnp.")
-        return _Pitfall(f"{short}() of a traced value without size=", CONCRETIZATION, f"pass a static size=, e.g. {short}(x, size=n)")
+        return _Pitfall(
+            f"{short}() of a traced value without size=",
+            CONCRETIZATION,
+            f"pass a static size=, e.g. {short}(x, size=n)",
+        )
     if callee == "jax.numpy.where" and len(node.args) == 1 and traced_argument:
-        return _Pitfall("one-argument jnp.where() of a traced value", CONCRETIZATION, "pass size=, or use the three-argument jnp.where")
+        return _Pitfall(
+            "one-argument jnp.where() of a traced value",
+            CONCRETIZATION,
+            "pass size=, or use the three-argument jnp.where",
+        )
     return None
 
 
@@ -144,8 +172,14 @@ def _method_pitfall(node: cst.Call, flow: FunctionFlow) -> _Pitfall | None:
     method = node.func.attr.value
     if method in _METHODS:
         return _METHODS[method]
-    if method in _ARRAY_SHAPE_METHODS and any(_has_traced_part(arg.value, flow) for arg in node.args if not arg.keyword):
-        return _Pitfall(f"a traced shape in .{method}()", "TypeError (shapes must be concrete)", "make it static (static_argnames) or derive it from x.shape")
+    if method in _ARRAY_SHAPE_METHODS and any(
+        _has_traced_part(arg.value, flow) for arg in node.args if not arg.keyword
+    ):
+        return _Pitfall(
+            f"a traced shape in .{method}()",
+            "TypeError (shapes must be concrete)",
+            "make it static (static_argnames) or derive it from x.shape",
+        )
     return None
 
 
@@ -155,12 +189,24 @@ def _subscript_pitfall(node: cst.Subscript, fn: TracedFunction, flow: FunctionFl
         index = element.slice
         if isinstance(index, cst.Slice) and base_traced:
             if any(part is not None and flow.is_traced(part) for part in (index.lower, index.upper, index.step)):
-                return _Pitfall("a slice with traced bounds", "IndexError (slice entries must be static)", "use lax.dynamic_slice(x, (i,), (size,))")
+                return _Pitfall(
+                    "a slice with traced bounds",
+                    "IndexError (slice entries must be static)",
+                    "use lax.dynamic_slice(x, (i,), (size,))",
+                )
         elif isinstance(index, cst.Index) and flow.is_traced(index.value):
             if _is_python_sequence(node.value, fn):
-                return _Pitfall("indexing a Python list or tuple with a traced index", INTEGER, "use jnp.asarray(seq)[i] or lax.switch(i, ...)")
+                return _Pitfall(
+                    "indexing a Python list or tuple with a traced index",
+                    INTEGER,
+                    "use jnp.asarray(seq)[i] or lax.switch(i, ...)",
+                )
             if base_traced and isinstance(index.value, cst.Comparison):
-                return _Pitfall("boolean-mask indexing", "NonConcreteBooleanIndexError", "use jnp.where(mask, x, 0) or pass size= to jnp.nonzero")
+                return _Pitfall(
+                    "boolean-mask indexing",
+                    "NonConcreteBooleanIndexError",
+                    "use jnp.where(mask, x, 0) or pass size= to jnp.nonzero",
+                )
     return None
 
 

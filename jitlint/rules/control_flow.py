@@ -111,8 +111,15 @@ def find_python_control_flow(fn: TracedFunction, module: ModuleAnalysis) -> Iter
 # The node types _conditions acts on (libcst's classes are ABCs: see walk.py).
 _CONVERTING_NODES = frozenset(
     {
-        cst.If, cst.While, cst.Assert, cst.IfExp, cst.CompIf, cst.UnaryOperation,
-        cst.BooleanOperation, cst.Comparison, cst.Call,
+        cst.If,
+        cst.While,
+        cst.Assert,
+        cst.IfExp,
+        cst.CompIf,
+        cst.UnaryOperation,
+        cst.BooleanOperation,
+        cst.Comparison,
+        cst.Call,
     }
 )
 
@@ -193,12 +200,14 @@ def _traced_culprit(test: cst.BaseExpression, flow: FunctionFlow, examined: set[
     return culprit
 
 
-def _details(condition: _Condition, culprit: cst.BaseExpression, fn: TracedFunction, flow: FunctionFlow) -> dict[str, str]:
+def _details(
+    condition: _Condition, culprit: cst.BaseExpression, fn: TracedFunction, flow: FunctionFlow
+) -> dict[str, str]:
     parameter = _plain_parameter(culprit, flow)
     where = transform_phrase(fn)
     entry = fn.primary.entry  # static_argnames only helps on the jitted function's own parameters
     if parameter is not None and entry is not None and entry.static_style is StaticStyle.ARGNUMS:
-        fix = f"mark it static: static_argnames=(\"{parameter}\",), or use {condition.fix}"
+        fix = f'mark it static: static_argnames=("{parameter}",), or use {condition.fix}'
         subject = f"traced parameter '{parameter}'"
     else:
         fix = f"use {condition.fix}"

@@ -17,8 +17,22 @@ from jitlint.walk import own_nodes, source_text
 # Methods that change a list, dict, set or deque in place.
 CONTAINER_MUTATORS = frozenset(
     {
-        "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add",
-        "discard", "popitem", "appendleft", "extendleft", "popleft", "sort", "reverse",
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "popitem",
+        "appendleft",
+        "extendleft",
+        "popleft",
+        "sort",
+        "reverse",
     }
 )
 # The subset whose name alone says "container": safe to flag on objects of unknown type
@@ -26,8 +40,13 @@ CONTAINER_MUTATORS = frozenset(
 UNAMBIGUOUS_MUTATORS = frozenset({"append", "extend", "insert", "appendleft", "extendleft", "setdefault"})
 CONTAINER_FACTORIES = frozenset(
     {
-        "builtins.list", "builtins.dict", "builtins.set", "collections.deque",
-        "collections.defaultdict", "collections.OrderedDict", "collections.Counter",
+        "builtins.list",
+        "builtins.dict",
+        "builtins.set",
+        "collections.deque",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.Counter",
     }
 )
 
@@ -300,7 +319,6 @@ def _is_container(outer: Scope, name: str, module: ModuleAnalysis) -> bool:
     return False
 
 
-
 # -- JIT002 ---------------------------------------------------------------------------------------
 
 
@@ -345,9 +363,7 @@ def find_external_writes(fn: TracedFunction, module: ModuleAnalysis) -> Iterator
     if not fn.executes:
         return  # only traced for shapes (eval_shape): recording what tracing sees is the point
     declared = {
-        name
-        for name, bindings in fn.scope.bindings.items()
-        if any(binding.how is How.DECLARE for binding in bindings)
+        name for name, bindings in fn.scope.bindings.items() if any(binding.how is How.DECLARE for binding in bindings)
     }
     writer = _Writes(fn, module, declared)
     for node in own_nodes(fn.node):

@@ -14,7 +14,11 @@ from jitlint.walk import call_argument, descendants, own_nodes, source_text
 # Calls that return a one-shot iterator rather than a container.
 ITERATOR_FACTORIES = frozenset(
     {
-        "builtins.iter", "builtins.map", "builtins.filter", "builtins.zip", "builtins.enumerate",
+        "builtins.iter",
+        "builtins.map",
+        "builtins.filter",
+        "builtins.zip",
+        "builtins.enumerate",
         "builtins.reversed",
     }
 )
@@ -82,9 +86,7 @@ def _is_outer_iterator(node: cst.BaseExpression, fn: TracedFunction, module: Mod
     if not bindings:
         return False
     if outer is fn.scope or any(binding.how is How.PARAMETER for binding in bindings):
-        return len(bindings) == 1 and bindings[0].how is How.PARAMETER and _receives_iterator(
-            node.value, outer, module
-        )
+        return len(bindings) == 1 and bindings[0].how is How.PARAMETER and _receives_iterator(node.value, outer, module)
     return all(_makes_iterator(binding, outer, module) for binding in bindings)
 
 
@@ -112,7 +114,6 @@ def _is_iterator_value(node: cst.BaseExpression, scope: Scope, module: ModuleAna
         return False
     bindings = owner.bindings.get(node.value, [])
     return bool(bindings) and all(_makes_iterator(binding, owner, module) for binding in bindings)
-
 
 
 def _makes_iterator(binding: Binding, scope: Scope, module: ModuleAnalysis) -> bool:
@@ -144,9 +145,7 @@ def _is_generator_function(name: str, scope: Scope) -> bool:
     return False
 
 
-def _iterator_operand(
-    call: cst.Call, positions: tuple[int, ...], scope: Scope, module: ModuleAnalysis
-) -> str | None:
+def _iterator_operand(call: cst.Call, positions: tuple[int, ...], scope: Scope, module: ModuleAnalysis) -> str | None:
     """An iterator among a lax call's operands (JAX cannot turn it into an array)."""
     positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
     for position in positions:

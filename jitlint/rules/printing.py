@@ -12,9 +12,7 @@ _PRINTS = frozenset({"builtins.print", "sys.stdout.write", "sys.stderr.write"})
 
 _LOG_METHODS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log")
 _LOGGING = frozenset(
-    f"{owner}.{method}"
-    for owner in ("logging", "logging.Logger", "absl.logging")
-    for method in _LOG_METHODS
+    f"{owner}.{method}" for owner in ("logging", "logging.Logger", "absl.logging") for method in _LOG_METHODS
 )
 
 
