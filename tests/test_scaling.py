@@ -14,12 +14,12 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
+from test_cli import jitlint, write
 
 from jitlint.config import Config
 from jitlint.engine import check_text
 from jitlint.positions import Positions
 from jitlint.scopes import Scope, ScopeKind, build_scopes
-from test_cli import jitlint, write
 
 # -- positions ---------------------------------------------------------------------------------
 
@@ -29,13 +29,11 @@ LAYOUTS = {
     "cr only": "import jax\r@jax.jit\rdef f(x):\r    print(x)\r    return x",
     "no final newline": "import jax\nx = 1\n@jax.jit\ndef f(x):\n    return x",
     "header lines": (
-        "\n\n# leading comment\n\nimport jax\n\n\n# before f\n@jax.jit  # on the decorator\n"
-        "def f(x):\n    return x\n"
+        "\n\n# leading comment\n\nimport jax\n\n\n# before f\n@jax.jit  # on the decorator\ndef f(x):\n    return x\n"
     ),
     "tabs and semicolons": "import jax\na = 1; b = 2\n@jax.jit\ndef f(x):\n\tif x:\n\t\treturn x\n\treturn -x\n",
     "multi-line strings": (
-        'import jax\nDOC = """one\ntwo\n\nthree"""\ny = (1,\n     2)\n'
-        '@jax.jit\ndef f(x):\n    return """a\nb"""\n'
+        'import jax\nDOC = """one\ntwo\n\nthree"""\ny = (1,\n     2)\n@jax.jit\ndef f(x):\n    return """a\nb"""\n'
     ),
     "continuations": (
         "import jax\nz = 1 + \\\n    2\nclass A:\n    @jax.jit\n    def g(self, x):\n"
@@ -125,8 +123,13 @@ def test_the_index_finds_the_calls_a_scan_of_the_scopes_finds() -> None:
             scanned = [call for inner in scope.tree() for call in _named_calls(inner, name)]
             assert [call for _, call in index.calls_of_name(name, scope)] == scanned
             assert index.own_calls_of_name(scope, name) == _named_calls(scope, name)
-            receivers = [c for c in scope.calls if isinstance(c.func, cst.Attribute)
-                         and isinstance(c.func.value, cst.Name) and c.func.value.value == name]
+            receivers = [
+                c
+                for c in scope.calls
+                if isinstance(c.func, cst.Attribute)
+                and isinstance(c.func.value, cst.Name)
+                and c.func.value.value == name
+            ]
             assert index.calls_on(scope, name) == receivers
             assert index.mutations_of(scope, name) == [node for mutated, node in scope.mutations if mutated == name]
         for call in scope.calls:
@@ -146,8 +149,11 @@ def test_the_index_keeps_every_scope_that_can_change_an_outer_name() -> None:
     index = root.index
     for scope in _all_scopes(root):
         changed = {*scope.bindings, *(name for name, _ in scope.mutations)}
-        changed |= {c.func.value.value for c in scope.calls
-                    if isinstance(c.func, cst.Attribute) and isinstance(c.func.value, cst.Name)}
+        changed |= {
+            c.func.value.value
+            for c in scope.calls
+            if isinstance(c.func, cst.Attribute) and isinstance(c.func.value, cst.Name)
+        }
         for name in changed:
             outer = scope.resolve(name)
             if outer is None or outer is scope:
