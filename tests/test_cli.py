@@ -780,6 +780,35 @@ def test_an_internal_rule_error_is_a_jit902_finding_and_exit_2(tmp_path: Path) -
     assert by_code["JIT003"][:4] == jit003(by_code["JIT003"].path)
 
 
+# libcst's native parser crashes the process (or runs for minutes) on code nested thousands of
+# levels deep; CPython rejects such code with a clean error, and so must jitlint.
+TOO_DEEP = {
+    "brackets.py": "import jax\nx = " + "(" * 2_000 + "1" + ")" * 2_000 + "\n",
+    "lambdas.py": "import jax\nf = " + "lambda: " * 10_000 + "1\n",
+    "conditionals.py": "import jax\nx = " + "1 if x else " * 10_000 + "2\n",
+    "unary.py": "import jax\nx = " + "not " * 10_000 + "x\n",
+}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_code_nested_too_deeply_to_parse_is_one_jit900_per_file(tmp_path: Path, jobs: str) -> None:
+    files = {f"plain{index:02}.py": JITTED_PRINT for index in range(16)}
+    write(tmp_path, {**files, **TOO_DEEP})
+    result = jitlint(tmp_path, "--no-cache", "--jobs", jobs)
+    assert result.code == 1
+    # (path, line, code): CPython's column for the brackets depends on its version
+    assert [(f.path, f.line, f.code) for f in result.findings if f.code != "JIT003"] == [
+        ("brackets.py", 2, "JIT900"),
+        ("conditionals.py", 1, "JIT900"),
+        ("lambdas.py", 1, "JIT900"),
+        ("unary.py", 1, "JIT900"),
+    ]
+    assert result.findings[0].message == "could not parse: too many nested parentheses"
+    assert [finding[:4] for finding in result.findings if finding.code == "JIT003"] == [
+        jit003(name) for name in sorted(files)
+    ]
+
+
 # Any stage after parsing that fails on one file (here: finding traced functions in bad.py)
 # must become a JIT902 for that file while the other files are still checked and reported; and
 # a worker process that dies (here: on bad.py, in a worker only) must not drop any file.
