@@ -447,14 +447,16 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
         return self.free_name(name)
 
     def free_name(self, name: str) -> Kind:
-        """A global or an outer-scope name: a literal constant bound once is static."""
-        for candidate in self.scope.lookup_chain()[1:]:
-            bindings = candidate.bindings.get(name)
-            if bindings:
-                if candidate.kind is ScopeKind.MODULE and len(bindings) == 1 and _is_literal(bindings[0].value):
-                    return STATIC
-                return UNKNOWN
-        return UNKNOWN
+        """A global or an outer-scope name: a literal constant bound once at module level is static.
+
+        A name the function binds itself but that no path has bound yet is a local all the same
+        (UnboundLocalError in Python), never the outer one: unknown.
+        """
+        owner = self.scope.resolve(name)
+        if owner is None or owner is self.scope or owner.kind is not ScopeKind.MODULE:
+            return UNKNOWN
+        bindings = owner.bindings.get(name, [])
+        return STATIC if len(bindings) == 1 and _is_literal(bindings[0].value) else UNKNOWN
 
     def attribute(self, node: cst.Attribute, env: dict[str, Kind]) -> Kind:
         canonical = self.resolver.canonical(node, self.scope)

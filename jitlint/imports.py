@@ -60,15 +60,17 @@ class NameResolver:
 
     def origin(self, name: str, scope: Scope) -> str | None:
         """Where the free name `name`, read in `scope`, comes from; None when unknown or local."""
-        for candidate in scope.lookup_chain():
-            bindings = candidate.bindings.get(name)
-            if bindings:
-                key = (id(candidate), name)
-                if key not in self._memo:
-                    self._memo[key] = None  # a name defined through itself resolves to None
-                    self._memo[key] = self._origin_of(bindings, candidate)
-                return self._memo[key]
-        return f"builtins.{name}" if name in _BUILTIN_NAMES else None
+        owner = scope.resolve(name)
+        if owner is None:
+            return f"builtins.{name}" if name in _BUILTIN_NAMES else None
+        bindings = owner.bindings.get(name)  # none: `global name` of a name the module never binds
+        if not bindings:
+            return None
+        key = (id(owner), name)
+        if key not in self._memo:
+            self._memo[key] = None  # a name defined through itself resolves to None
+            self._memo[key] = self._origin_of(bindings, owner)
+        return self._memo[key]
 
     def canonical(self, node: cst.BaseExpression, scope: Scope) -> str | None:
         """`jax.numpy.sum` for `jnp.sum`; None for anything whose origin is not known."""

@@ -275,7 +275,7 @@ class KeyAnalyzer:
         `global`/`nonlocal`, or a function inside the scope that owns it does."""
         if name in scope.declared_global or name in scope.declared_nonlocal:
             return True
-        owner = next((candidate for candidate in scope.lookup_chain() if name in candidate.bindings), self.root)
+        owner = scope.resolve(name) or self.root
         return name in self._rebound_below_scope(owner, global_names=owner.kind is ScopeKind.MODULE)
 
     def _rebound_below_scope(self, owner: Scope, global_names: bool) -> frozenset[str]:
@@ -296,12 +296,11 @@ _CONSUMER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in KEY_CONSUMERS)
 
 def _only_definition(name: str, scope: Scope) -> Scope | None:
     """The function `name` refers to, when its scope binds the name once, by that `def`."""
-    for candidate in scope.lookup_chain():
-        bindings = candidate.bindings.get(name)
-        if bindings:
-            functions = candidate.functions_named(name)
-            return functions[0] if len(bindings) == 1 and len(functions) == 1 else None
-    return None
+    owner = scope.resolve(name)
+    if owner is None:
+        return None
+    functions = owner.functions_named(name)
+    return functions[0] if len(owner.bindings.get(name, ())) == 1 and len(functions) == 1 else None
 
 
 def _bind_summary(summary: Summary, bound: int) -> Summary:

@@ -402,14 +402,13 @@ class _Finder:
         `step = jax.jit(step)` keeps the def's parameters as they are; `step = partial(step,
         flag=True)` or any other rebinding leaves it unknown which parameters remain.
         """
-        for candidate in scope.lookup_chain():
-            bindings = candidate.bindings.get(name)
-            if not bindings:
-                continue
-            extra = len(bindings) - len(candidate.functions_named(name))
-            wrappers = sum(1 for binding in bindings if self._wraps_itself(binding.value, name, candidate))
-            return extra > wrappers
-        return False
+        owner = scope.resolve(name)
+        if owner is None:
+            return False
+        bindings = owner.bindings.get(name, [])
+        extra = len(bindings) - len(owner.functions_named(name))
+        wrappers = sum(1 for binding in bindings if self._wraps_itself(binding.value, name, owner))
+        return extra > wrappers
 
     def _wraps_itself(self, value: cst.BaseExpression | None, name: str, scope: Scope) -> bool:
         return value is not None and self._wrapped_name(value, scope) == name
@@ -425,10 +424,8 @@ class _Finder:
         return first.value if callee in self.entries or callee in TRANSPARENT_WRAPPERS else None
 
     def _functions_named(self, name: str, scope: Scope) -> list[Scope]:
-        for candidate in scope.lookup_chain():
-            if name in candidate.bindings:
-                return candidate.functions_named(name)
-        return []
+        owner = scope.resolve(name)
+        return [] if owner is None else owner.functions_named(name)
 
     # -- from traced code to what it reaches --------------------------------------------------
 

@@ -219,11 +219,11 @@ def _is_python_sequence(node: cst.BaseExpression, fn: TracedFunction) -> bool:
         return True
     if not isinstance(node, cst.Name):
         return False
-    for scope in fn.scope.lookup_chain():
-        bindings = scope.bindings.get(node.value)
-        if bindings:
-            return all(isinstance(binding.value, (cst.List, cst.Tuple, cst.ListComp)) for binding in bindings)
-    return False
+    owner = fn.scope.resolve(node.value)
+    bindings = [] if owner is None else owner.bindings.get(node.value, [])
+    return bool(bindings) and all(
+        isinstance(binding.value, (cst.List, cst.Tuple, cst.ListComp)) for binding in bindings
+    )
 
 
 def _has_traced_part(shape: cst.BaseExpression, flow: FunctionFlow) -> bool:
