@@ -1,7 +1,7 @@
 """Every code jitlint reports, as plain data: the one registry of rules, and the tool's own codes.
 
-`RULES` names each rule's code and where its implementation lives; jitlint/rules derives the
-rule objects from it. It is kept apart from those objects, which import libcst: the config
+`RULES` names each rule's code, where its implementation lives and which --confirm check shows
+its symptom; jitlint/rules derives the rule objects from it, jitlint/confirm its checks. It is kept apart from those objects, which import libcst: the config
 checks codes against it, and a run answered from the cache never needs libcst, whose import is
 half the time of such a run. Adding a rule: its module (detection, docs, message), a line here,
 and a fixture (see the README).
@@ -11,15 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Code → "module:attribute" of the Rule, in code order.
-RULES: dict[str, str] = {
-    "JIT001": "jitlint.rules.external_state:STALE_CAPTURED_VALUE",
-    "JIT002": "jitlint.rules.external_state:EXTERNAL_STATE_WRITTEN",
-    "JIT003": "jitlint.rules.printing:PRINT_IN_TRACED_FUNCTION",
-    "JIT004": "jitlint.rules.iterators:EXTERNAL_ITERATOR",
-    "JIT005": "jitlint.rules.control_flow:PYTHON_CONTROL_FLOW_ON_TRACED_VALUE",
-    "JIT006": "jitlint.rules.concretization:CONCRETIZATION_OF_TRACED_VALUE",
-    "JIT007": "jitlint.rules.prng:REUSED_PRNG_KEY",
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """Where a rule lives: its Rule object, and the function of jitlint/confirm/checks.py that
+    shows its symptom under JAX (run in the shared two-trace session, or in a run of its own)."""
+
+    rule: str  # "module:attribute" of the Rule
+    confirm: str
+    confirm_in_session: bool = True
+
+
+# Every rule, in code order: the one registry.
+RULES: dict[str, RuleEntry] = {
+    "JIT001": RuleEntry("jitlint.rules.external_state:STALE_CAPTURED_VALUE", "check_stale_value", False),
+    "JIT002": RuleEntry("jitlint.rules.external_state:EXTERNAL_STATE_WRITTEN", "check_external_write"),
+    "JIT003": RuleEntry("jitlint.rules.printing:PRINT_IN_TRACED_FUNCTION", "check_print"),
+    "JIT004": RuleEntry("jitlint.rules.iterators:EXTERNAL_ITERATOR", "check_iterator"),
+    "JIT005": RuleEntry("jitlint.rules.control_flow:PYTHON_CONTROL_FLOW_ON_TRACED_VALUE", "check_tracer_error"),
+    "JIT006": RuleEntry("jitlint.rules.concretization:CONCRETIZATION_OF_TRACED_VALUE", "check_tracer_error"),
+    "JIT007": RuleEntry("jitlint.rules.prng:REUSED_PRNG_KEY", "check_key_reuse", False),
 }
 RULE_CODES: tuple[str, ...] = tuple(RULES)
 

@@ -79,3 +79,16 @@ def test_every_rule_has_a_fixture_expectation() -> None:
     labelled = {label.code for path in FIXTURE_FILES for label in expectations(path.read_text(encoding="utf-8"))}
     for rule in ALL_RULES:
         assert rule.code in labelled, f"no fixture for {rule.code}"
+
+
+def test_every_rule_names_a_confirm_check_of_the_right_kind() -> None:
+    import inspect
+
+    from jitlint.codes import RULES
+    from jitlint.confirm import checks
+
+    for code, entry in RULES.items():
+        check = getattr(checks, entry.confirm, None)
+        assert callable(check), f"{code}: no confirm check {entry.confirm}"
+        parameters = list(inspect.signature(check).parameters)
+        assert parameters == (["check", "subject", "session"] if entry.confirm_in_session else ["check", "subject"])

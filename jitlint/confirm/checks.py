@@ -29,6 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jitlint.codes import RULES
 from jitlint.confirm.inputs import InputBuilder, InputError, find_function
 from jitlint.confirm.observe import (
     CountingIterator,
@@ -513,16 +514,12 @@ def check_key_reuse(check: Check, subject: Subject) -> Verdict:
     return _not_reached(check, run)
 
 
+# Each rule's check, as jitlint/codes.py's registry names it.
 SESSION_CHECKS: dict[str, Callable[[Check, Subject, Session], Verdict]] = {
-    "JIT002": check_external_write,
-    "JIT003": check_print,
-    "JIT004": check_iterator,
-    "JIT005": check_tracer_error,
-    "JIT006": check_tracer_error,
+    code: globals()[entry.confirm] for code, entry in RULES.items() if entry.confirm_in_session
 }
 OWN_RUN_CHECKS: dict[str, Callable[[Check, Subject], Verdict]] = {
-    "JIT001": check_stale_value,
-    "JIT007": check_key_reuse,
+    code: globals()[entry.confirm] for code, entry in RULES.items() if not entry.confirm_in_session
 }
 
 

@@ -16,6 +16,6 @@ def _load(location: str) -> Rule | ScopeRule:
     return rule
 
 
-ALL_RULES: tuple[Rule | ScopeRule, ...] = tuple(_load(location) for location in RULES.values())
+ALL_RULES: tuple[Rule | ScopeRule, ...] = tuple(_load(entry.rule) for entry in RULES.values())
 
 __all__ = ["ALL_RULES", "TOOL_CODES", "Rule", "ScopeRule"]
