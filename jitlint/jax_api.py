@@ -315,7 +315,8 @@ KEY_TRANSPARENT_DECORATORS = frozenset(
 # --- what fails on a tracer (JIT006) ---------------------------------------------------------
 
 # NumPy functions that raise TracerArrayConversionError on a tracer (docs/jax-semantics.md §5.5);
-# the ones that forward to the array's method (np.sum, np.mean, ...) work and are left alone.
+# the ones that forward to the array's method (np.sum, np.mean, ...) work and are left alone, and
+# so does np.flip, which only indexes its argument.
 NUMPY_CONVERTING = frozenset(
     {
         "asarray",
@@ -398,7 +399,6 @@ NUMPY_CONVERTING = frozenset(
         "tile",
         "broadcast_to",
         "expand_dims",
-        "flip",
         "roll",
         "logical_and",
         "logical_or",
