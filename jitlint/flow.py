@@ -22,7 +22,7 @@ import libcst as cst
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
-from jitlint.walk import all_params
+from jitlint.walk import all_params, call_argument
 
 
 class Kind(enum.Enum):
@@ -522,8 +522,11 @@ class _FunctionWalker:
             callee = self.resolver.canonical(iterable.func, self.scope)
             if callee == "builtins.range":
                 return STATIC
-            if callee in ("builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted"):
-                return UNKNOWN if callee != "builtins.reversed" else self.element_kind(iterable.args[0].value, env)
+            if callee == "builtins.reversed":
+                sequence = call_argument(iterable, 0, "sequence")  # absent in `reversed()`, a TypeError
+                return UNKNOWN if sequence is None else self.element_kind(sequence, env)
+            if callee in ("builtins.enumerate", "builtins.zip", "builtins.sorted"):
+                return UNKNOWN
         return kind
 
     # -- expressions --------------------------------------------------------------------------
