@@ -39,7 +39,7 @@ from jitlint.jax_api import (
 )
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import Route, RouteKind, TracedFunction
-from jitlint.walk import all_params
+from jitlint.walk import all_params, call_argument
 
 
 class Kind(enum.Enum):
@@ -367,8 +367,11 @@ class _FunctionWalker(StatementWalker[dict[str, Kind], Kind]):
             callee = self.resolver.canonical(iterable.func, self.scope)
             if callee == "builtins.range":
                 return STATIC
-            if callee in ("builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted"):
-                return UNKNOWN if callee != "builtins.reversed" else self.element_kind(iterable.args[0].value, env)
+            if callee == "builtins.reversed":
+                sequence = call_argument(iterable, 0, "sequence")  # absent in `reversed()`, a TypeError
+                return UNKNOWN if sequence is None else self.element_kind(sequence, env)
+            if callee in ("builtins.enumerate", "builtins.zip", "builtins.sorted"):
+                return UNKNOWN
         return kind
 
     # -- expressions --------------------------------------------------------------------------

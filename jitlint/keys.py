@@ -39,7 +39,7 @@ from jitlint.jax_api import (
 )
 from jitlint.scopes import Scope, ScopeKind
 from jitlint.traced import RouteKind, TracedFunction
-from jitlint.walk import all_params, children
+from jitlint.walk import all_params, children, integer_value
 
 # Context managers whose block is expected to raise (or may be cut short and the error
 # swallowed): a sampler in it may never run, and reuse there is what the test is about.
@@ -655,7 +655,7 @@ def _split_length(call: cst.Call) -> int | None:
             num = arg.value
     if num is None:
         return 2
-    return int(num.value, 0) if isinstance(num, cst.Integer) else None
+    return integer_value(num) if isinstance(num, cst.Integer) else None
 
 
 def _literal_index(node: cst.Subscript) -> int | None:
@@ -663,13 +663,14 @@ def _literal_index(node: cst.Subscript) -> int | None:
         return None
     index = node.slice[0].slice.value
     if isinstance(index, cst.Integer):
-        return int(index.value, 0)
+        return integer_value(index)
     if (
         isinstance(index, cst.UnaryOperation)
         and isinstance(index.operator, cst.Minus)
         and isinstance(index.expression, cst.Integer)
     ):
-        return -int(index.expression.value, 0)
+        value = integer_value(index.expression)
+        return None if value is None else -value
     return None
 
 

@@ -25,7 +25,7 @@ from jitlint.entrypoints import (
 )
 from jitlint.imports import NameResolver
 from jitlint.scopes import Scope, ScopeKind
-from jitlint.walk import all_params, call_argument, dotted_name
+from jitlint.walk import all_params, call_argument, dotted_name, integer_value, string_value
 
 T = TypeVar("T")
 
@@ -599,7 +599,7 @@ def _literals(node: cst.BaseExpression | None, value_of: Callable[[cst.BaseExpre
 
 def _int_value(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
-        return int(node.value, 0)
+        return integer_value(node)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         inner = _int_value(node.expression)
         return None if inner is None else -inner
@@ -607,8 +607,7 @@ def _int_value(node: cst.BaseExpression) -> int | None:
 
 
 def _string_value(node: cst.BaseExpression) -> str | None:
-    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
-    return value if isinstance(value, str) else None
+    return string_value(node) if isinstance(node, cst.SimpleString) else None
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

@@ -8,6 +8,7 @@ iterative so that deeply nested code cannot exhaust Python's recursion limit.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator
 
 import libcst as cst
@@ -220,6 +221,27 @@ def call_argument(call: cst.Call, position: int | None, keyword: str) -> cst.Bas
     if any(arg.star for arg in positional[: position + 1]):
         return None
     return positional[position].value if position < len(positional) else None
+
+
+def integer_value(node: cst.Integer) -> int | None:
+    """The value of an integer literal; None when Python refuses to convert it: int() raises on
+    decimal literals of more than 4300 digits (as compile() does, from Python 3.11)."""
+    try:
+        return int(node.value, 0)
+    except ValueError:
+        return None
+
+
+def string_value(node: cst.SimpleString) -> str | None:
+    """The text of a string literal; None for bytes, or for a literal that compile() would refuse
+    (an unknown `\\N{...}` name), which libcst parses all the same."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # `"\\d"` warns on Python 3.12+: not for our stderr
+            value = node.evaluated_value
+    except (SyntaxError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def source_text(node: cst.CSTNode) -> str:
