@@ -37,7 +37,7 @@ class TraceTarget:
     examples: tuple[str, ...] = ()  # bodies of `# jitlint: example ...` comments above the def
     owner: str | None = None  # the class, when the first parameter is bound to an instance
     index_parameter: str | None = None  # lax.fori_loop bodies: the loop index
-    subject: str | None = None  # the name the finding is about: captured, written or iterated
+    subject: str | None = None  # the name the finding is about: captured, written, iterated, reused
 
 
 class ConfirmStatus(enum.Enum):

@@ -43,17 +43,17 @@ class TargetFinder:
             if traced_owner is None:
                 if owner is None or not isinstance(owner.node, cst.FunctionDef):
                     return None
-                return self._build(owner, None, _subject(hit))
+                return self._build(owner, None, hit.subject)
             start = traced_owner
         root, route = self._root(start)
-        return self._build(root.scope, route, _subject(hit))
+        return self._build(root.scope, route, hit.subject)
 
     def untraced(self, scope: Scope, hit: Hit) -> TraceTarget | None:
         """The target for a hit in a function JAX does not trace (JIT007 reads every function):
         the function itself, run as it is."""
         if not isinstance(scope.node, cst.FunctionDef):
             return None
-        return self._build(scope, None, _subject(hit))
+        return self._build(scope, None, hit.subject)
 
     def _root(self, fn: TracedFunction) -> tuple[TracedFunction, Route]:
         """Follow callers, and lax bodies to the traced function that runs the lax call."""
@@ -160,26 +160,6 @@ def _index_parameter(route: Route | None, parameters: tuple[Parameter, ...]) -> 
         return None
     positional = [p for p in parameters if p.kind in ("positional-only", "positional")]
     return positional[0].name if positional else None
-
-
-_QUOTED = re.compile(r"'([^']*)'")
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
-
-
-def _subject(hit: Hit) -> str | None:
-    """The name a state finding is about, from its message details: the captured `name`
-    (JIT001), the root of the written `target` (JIT002: `global 'g'`, `'self.count'`,
-    `'RECORDS["norms"]'`), or the iterator `source` when it is a plain name (JIT004)."""
-    details = hit.details
-    if "name" in details:
-        return details["name"]
-    if "target" in details:
-        quoted = _QUOTED.search(details["target"])
-        root = _IDENTIFIER.match(quoted.group(1)) if quoted else None
-        return None if root is None else root.group(0)
-    if "source" in details and _IDENTIFIER.fullmatch(details["source"]):
-        return details["source"]
-    return None
 
 
 def _text(node: cst.CSTNode) -> str:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import string
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from expectations import FIXTURE_FILES, expectations
+from expectations import FIXTURE_FILES, expectations, fixture_findings
 
+from jitlint import engine
 from jitlint.codes import RULE_CODES
 from jitlint.rules import ALL_RULES, TOOL_CODES
+from jitlint.rules.base import Hit, ModuleAnalysis, Rule, ScopeRule
 
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 
@@ -92,3 +97,38 @@ def test_every_rule_names_a_confirm_check_of_the_right_kind() -> None:
         assert callable(check), f"{code}: no confirm check {entry.confirm}"
         parameters = list(inspect.signature(check).parameters)
         assert parameters == (["check", "subject", "session"] if entry.confirm_in_session else ["check", "subject"])
+
+
+@pytest.fixture(scope="module")
+def fixture_hits() -> dict[str, list[Hit]]:
+    """Every hit each rule yields on the fixtures, as the engine runs them."""
+    hits: dict[str, list[Hit]] = {rule.code: [] for rule in ALL_RULES}
+
+    def recording(rule: Rule | ScopeRule) -> Rule | ScopeRule:
+        def check(where: object, analysis: ModuleAnalysis) -> Iterator[Hit]:
+            for hit in rule.check(where, analysis):  # type: ignore[arg-type]
+                hits[rule.code].append(hit)
+                yield hit
+
+        return dataclasses.replace(rule, check=check)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "ALL_RULES", tuple(recording(rule) for rule in ALL_RULES))
+        for path in FIXTURE_FILES:
+            fixture_findings(path)
+    return hits
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.code)
+def test_message_placeholders_are_the_fields_its_hits_provide(
+    rule: Rule | ScopeRule, fixture_hits: dict[str, list[Hit]]
+) -> None:
+    # `{function}` is the engine's to fill; the hit's details and lines fill the others, exactly:
+    # a placeholder a hit leaves empty is a crash (JIT902) on the first such finding, and a
+    # detail no placeholder shows is a fact computed for nothing.
+    placeholders = {name for _, name, _, _ in string.Formatter().parse(rule.message) if name is not None}
+    hits = fixture_hits[rule.code]
+    assert hits, f"no fixture gives a {rule.code} hit"
+    for hit in hits:
+        assert not set(hit.details) & set(hit.lines) and "function" not in {*hit.details, *hit.lines}
+        assert {*hit.details, *hit.lines} == placeholders - {"function"}, hit.details

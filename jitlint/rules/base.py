@@ -129,13 +129,18 @@ def _names_tracers(node: cst.CSTNode) -> bool:
 
 @dataclass(frozen=True)
 class Hit:
-    """A rule's raw result: the offending node and the values its message needs."""
+    """A rule's raw result: the offending node, the values its message needs, and the name the
+    finding is about, kept apart from the message so that nothing has to read it back out."""
 
     node: cst.CSTNode
     details: Mapping[str, str] = field(default_factory=dict)
     # Placeholders filled with the line a node starts on: positions are only known after the
     # rules have run, and only computed for files with hits.
     lines: Mapping[str, cst.CSTNode] = field(default_factory=dict)
+    # The variable the finding is about, when it is one plain name: the captured name (JIT001),
+    # the root of what is written (`self` for `self.count`, JIT002), the iterator (JIT004), the
+    # reused key (JIT007). --confirm finds the variable by it in the module it runs.
+    subject: str | None = None
 
 
 CheckFunction = Callable[[TracedFunction, ModuleAnalysis], Iterator[Hit]]

@@ -208,11 +208,11 @@ def _details(
     entry = fn.primary.entry  # static_argnames only helps on the jitted function's own parameters
     if parameter is not None and entry is not None and entry.static_style is StaticStyle.ARGNUMS:
         fix = f'mark it static: static_argnames=("{parameter}",), or use {condition.fix}'
-        subject = f"traced parameter '{parameter}'"
+        tested = f"traced parameter '{parameter}'"
     else:
         fix = f"use {condition.fix}"
-        subject = f"traced parameter '{parameter}'" if parameter else "a traced value"
-    return {"construct": condition.construct, "subject": subject, "where": where, "fix": fix}
+        tested = f"traced parameter '{parameter}'" if parameter else "a traced value"
+    return {"construct": condition.construct, "tested": tested, "where": where, "fix": fix}
 
 
 def _plain_parameter(culprit: cst.BaseExpression, flow: FunctionFlow) -> str | None:
@@ -225,6 +225,6 @@ PYTHON_CONTROL_FLOW_ON_TRACED_VALUE = Rule(
     code="JIT005",
     name="python-control-flow-on-traced-value",
     summary="Python if/while/assert/and/or/bool() on a traced value raises TracerBoolConversionError",
-    message="Python `{construct}` on {subject} raises TracerBoolConversionError {where}; {fix}",
+    message="Python `{construct}` on {tested} raises TracerBoolConversionError {where}; {fix}",
     check=find_python_control_flow,
 )

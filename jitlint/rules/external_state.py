@@ -121,7 +121,7 @@ def find_stale_captured_values(fn: TracedFunction, module: ModuleAnalysis) -> It
         if change is None:
             continue
         where = "the module" if outer.kind is ScopeKind.MODULE else f"'{outer.qualname}'"
-        yield Hit(read, {"name": name, "where": where, "how": change.how}, {"line": change.node})
+        yield Hit(read, {"name": name, "where": where, "how": change.how}, {"line": change.node}, subject=name)
 
 
 def _free_reads(fn: TracedFunction) -> Iterator[tuple[str, cst.Name]]:
@@ -367,9 +367,17 @@ def find_external_writes(fn: TracedFunction, module: ModuleAnalysis) -> Iterator
     }
     writer = _Writes(fn, module, declared)
     for node in own_nodes(fn.node):
-        target = writer.outer_state_written(node)
-        if target is not None and not module.in_trace_aware_code(node, fn):
-            yield Hit(node, {"target": target})
+        written = writer.outer_state_written(node)
+        if written is not None and not module.in_trace_aware_code(node, fn):
+            yield Hit(node, {"target": written.shown}, subject=written.root)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """State a statement writes: as the message shows it, and the name it hangs from."""
+
+    shown: str  # `global 'g'`, `'cache'`, `'self.count'`
+    root: str  # `g`, `cache`, `self`
 
 
 class _Writes:
@@ -382,8 +390,8 @@ class _Writes:
         self.flow = module.flow(fn)
         self.self_is_managed = _state_is_managed(fn, module)
 
-    def outer_state_written(self, node: cst.CSTNode) -> str | None:
-        """`global 'g'`, `'cache'`, `'self.count'`: what `node` writes outside, or None."""
+    def outer_state_written(self, node: cst.CSTNode) -> _Written | None:
+        """What `node` writes outside the trace, or None."""
         if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
             if node.value is None or self.flow.kind(node.value) is Kind.STATIC:
                 return None  # a Python constant leaks nothing (trace-time bookkeeping)
@@ -396,16 +404,17 @@ class _Writes:
             return self._mutated_by_call(node.value)
         return None
 
-    def _assigned(self, target: cst.BaseExpression) -> str | None:
+    def _assigned(self, target: cst.BaseExpression) -> _Written | None:
         if isinstance(target, cst.Name) and target.value in self.declared:
             kind = "global" if self.fn.scope.resolve(target.value) is self.fn.scope.module else "nonlocal"
-            return f"{kind} '{target.value}'"
+            return _Written(f"{kind} '{target.value}'", target.value)
         root = _root_name(target)
         if root is not None and root is not target and self._is_outer(root):
-            return f"'{source_text(target)}'" if root.value == "self" else f"'{root.value}'"
+            shown = source_text(target) if root.value == "self" else root.value
+            return _Written(f"'{shown}'", root.value)
         return None
 
-    def _mutated_by_call(self, call: cst.Call) -> str | None:
+    def _mutated_by_call(self, call: cst.Call) -> _Written | None:
         if not isinstance(call.func, cst.Attribute):
             return None
         if not call.args or all(self.flow.kind(arg.value) is Kind.STATIC for arg in call.args):
@@ -417,7 +426,7 @@ class _Writes:
         # The method name says "container" on its own, or the outer name is bound to one.
         container = isinstance(owner, cst.Name) and self._is_container_name(owner.value)
         if method in (CONTAINER_MUTATORS if container else UNAMBIGUOUS_MUTATORS):
-            return f"'{source_text(owner)}'"
+            return _Written(f"'{source_text(owner)}'", root.value)
         return None
 
     def _is_container_name(self, name: str) -> bool:

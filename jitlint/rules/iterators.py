@@ -62,16 +62,22 @@ def find_external_iterators(fn: TracedFunction, module: ModuleAnalysis) -> Itera
     for node in own_nodes(fn.node):
         if isinstance(node, cst.Call) and module.callee(node, fn) == "builtins.next" and node.args:
             if _is_outer_iterator(node.args[0].value, fn, module):
-                yield Hit(node, {"use": "next() on", "source": source_text(node.args[0].value)})
+                yield _hit(node, "next() on", node.args[0].value)
         elif isinstance(node, cst.For) and _is_outer_iterator(node.iter, fn, module):
-            yield Hit(node, {"use": "a loop over", "source": source_text(node.iter)})
+            yield _hit(node, "a loop over", node.iter)
     for route in fn.routes:
         # `lax.scan(body, init, iter(xs))`: reported at the lax call, once per call.
         if route.entry is not None and route.entry.operands and isinstance(route.site, cst.Call):
             scope = fn.scope.parent or fn.scope
             operand = _iterator_operand(route.site, route.entry.operands, scope, module)
             if operand is not None:
-                yield Hit(route.site, {"use": f"{route.entry.short_name}() with", "source": operand})
+                yield _hit(route.site, f"{route.entry.short_name}() with", operand)
+
+
+def _hit(node: cst.CSTNode, use: str, iterator: cst.BaseExpression) -> Hit:
+    """`use`: how the iterator is consumed (`next() on`); only a plain name can be watched."""
+    subject = iterator.value if isinstance(iterator, cst.Name) else None
+    return Hit(node, {"use": use, "source": source_text(iterator)}, subject=subject)
 
 
 def _is_outer_iterator(node: cst.BaseExpression, fn: TracedFunction, module: ModuleAnalysis) -> bool:
@@ -145,7 +151,9 @@ def _is_generator_function(name: str, scope: Scope) -> bool:
     return False
 
 
-def _iterator_operand(call: cst.Call, positions: tuple[int, ...], scope: Scope, module: ModuleAnalysis) -> str | None:
+def _iterator_operand(
+    call: cst.Call, positions: tuple[int, ...], scope: Scope, module: ModuleAnalysis
+) -> cst.BaseExpression | None:
     """An iterator among a lax call's operands (JAX cannot turn it into an array)."""
     positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
     for position in positions:
@@ -153,7 +161,7 @@ def _iterator_operand(call: cst.Call, positions: tuple[int, ...], scope: Scope, 
             operand = positional[position]
             for part in (operand, *descendants(operand)):
                 if isinstance(part, cst.BaseExpression) and _is_iterator_value(part, scope, module):
-                    return source_text(part)
+                    return part
     return None
 
 

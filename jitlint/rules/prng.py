@@ -81,7 +81,9 @@ def find_reused_keys(scope: Scope, module: ModuleAnalysis) -> Iterator[Hit]:
 
 def _hit(reuse: Reuse) -> Hit:
     key = _EMPTY_MODULE.code_for_node(reuse.key)
+    subject: str | None = None
     if isinstance(reuse.key, cst.Name):
+        subject = reuse.key.value
         fix = f"split it first ({key}, subkey = jax.random.split({key}))"
     else:
         fix = "give each use its own key from jax.random.split"
@@ -94,6 +96,7 @@ def _hit(reuse: Reuse) -> Hit:
             "fix": fix,
         },
         lines={"first_line": reuse.first.call},
+        subject=subject,
     )
 
 
