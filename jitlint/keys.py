@@ -44,7 +44,6 @@ from jitlint.walk import all_params, children, integer_value
 # Context managers whose block is expected to raise (or may be cut short and the error
 # swallowed): a sampler in it may never run, and reuse there is what the test is about.
 _EXPECTS_ERROR_WORDS = ("raises", "suppress")
-_MAX_PASSES = 3
 # Statements one scope's walk may visit (nested loops multiply their passes) before it gives up.
 _STEP_BUDGET = 200_000
 
@@ -310,6 +309,7 @@ def _bind_summary(summary: Summary, bound: int) -> Summary:
 class _ScopeWalker(StatementWalker[_State, _Result]):
     """Walks one scope's statements in order, keeping key states and collecting reuses."""
 
+    max_passes = 3  # a key consumed in a loop body is consumed again by the second pass
     step_budget = _STEP_BUDGET
 
     def __init__(self, analyzer: KeyAnalyzer, scope: Scope) -> None:
